@@ -1,0 +1,31 @@
+# EOS / latent-oversampling pipeline (Dablain & Chawla).  Every paper artifact is a target:
+#   snakemake --cores 8 reports/table2.csv
+# Stages: fetch_dataset -> imbalance_dataset -> train_backbone -> export_embeddings
+#         -> oversample_embeddings -> retrain_head -> evaluate_* -> table2
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+# config.yaml is the default; a --configfile given on the command line replaces it (instead of
+# being merged into it), so `--configfile configs/paper.yaml` does not also run the digits demo.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/backbone.smk"
+include: "workflow/rules/embeddings.smk"
+include: "workflow/rules/oversampling.smk"
+include: "workflow/rules/head.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/reports.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "reports/table2.csv",
+        "reports/table2.md",

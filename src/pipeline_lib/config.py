@@ -1,0 +1,72 @@
+"""Configuration checking: JSON-schema validation with defaults, then the checks a schema cannot
+express (local folders exist).  Errors are one line naming the bad value and what is allowed."""
+from __future__ import annotations
+
+import copy
+import os
+
+import jsonschema
+import yaml
+
+TRAINING_DEFAULTS = {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 2e-4,
+                     "crop_padding": 4, "flip": True, "select_on": "final", "device": "auto"}
+
+
+class ConfigError(ValueError):
+    """A configuration value that is not allowed."""
+
+
+def _with_defaults(validator_cls):
+    validate_props = validator_cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if "default" in sub and prop not in instance:
+                    instance[prop] = copy.deepcopy(sub["default"])
+        yield from validate_props(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+    if err.validator == "enum":
+        return f"{where} = {err.instance!r} is not allowed; allowed: {', '.join(map(str, err.validator_value))}"
+    if err.validator == "additionalProperties":
+        return f"{where}: {err.message}"
+    if err.validator in ("minimum", "exclusiveMinimum", "maximum"):
+        return f"{where} = {err.instance!r}: {err.message}"
+    if err.validator == "pattern" and str(err.absolute_path[-1] if err.absolute_path else "").isdigit():
+        return f"{where} = {err.instance!r} is not allowed; allowed: ce, focal, asl, ldam (optionally with -drw)"
+    return f"{where}: {err.message}"
+
+
+def load_schema(path: str) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def validate(config: dict, schema: dict) -> dict:
+    """Validate ``config`` in place (filling defaults) and return it; raise :class:`ConfigError`."""
+    cls = _with_defaults(jsonschema.validators.validator_for(schema))
+    errors = sorted(cls(schema).iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(_describe(best))
+    for name, ds in config["datasets"].items():
+        if ds["source"] == "imagefolder":
+            path = ds.get("path")
+            if not path:
+                raise ConfigError(f"datasets.{name}: source imagefolder needs a 'path'")
+            for split in ("train", "test"):
+                if not os.path.isdir(os.path.join(path, split)):
+                    raise ConfigError(f"datasets.{name}.path = {path!r}: folder {os.path.join(path, split)!r} "
+                                      "does not exist (expected <path>/train/<class>/* and <path>/test/<class>/*)")
+    return config
+
+
+def training_settings(config: dict, dataset: str) -> dict:
+    """Backbone-training settings of one dataset: built-in defaults < backbone_training < dataset."""
+    return {**TRAINING_DEFAULTS, **config.get("backbone_training", {}),
+            **config["datasets"][dataset].get("training", {})}

@@ -1,0 +1,21 @@
+"""Set-up shared by the workflow scripts: send all output to the rule's log, pin thread counts."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+
+def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
+    if log_path:
+        os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+        fh = open(log_path, "w", buffering=1)
+        sys.stdout = sys.stderr = fh
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True)
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))
+    except ImportError:  # pragma: no cover
+        pass
+    return logging.getLogger("pipeline_lib")

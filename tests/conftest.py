@@ -1,0 +1,32 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CIFAR_FOLDER = SHARED / "data" / "cifar10"
+
+
+def snakemake_bin() -> str:
+    exe = Path(sys.executable).with_name("snakemake")
+    return str(exe) if exe.exists() else shutil.which("snakemake")
+
+
+def run_snakemake(workdir, *args, check=True):
+    """Run the repo's Snakefile in ``workdir`` (which holds its own config.yaml)."""
+    cmd = [snakemake_bin(), "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def cifar_folder():
+    if not (CIFAR_FOLDER / "train").is_dir():
+        pytest.skip(f"real CIFAR-10 copy not found at {CIFAR_FOLDER}")
+    return CIFAR_FOLDER

@@ -1,0 +1,144 @@
+import numpy as np
+import pytest
+import torch
+
+from pipeline_lib.heads import HeadConfig, train_head
+from pipeline_lib.models import NormedLinear, build_model, load_backbone, reassemble, save_backbone
+from pipeline_lib.training import TrainConfig, augment, lr_at, milestones, to_tensor, train_backbone
+from pipeline_lib import embeddings
+
+
+def _toy_images(n=120, classes=3, size=8, channels=3, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.repeat(np.arange(classes), n // classes)
+    x = rng.randint(0, 256, size=(len(y), size, size, channels)).astype(np.uint8)
+    x[..., 0] = np.clip(x[..., 0] // 3 + 80 * y[:, None, None], 0, 255)  # learnable signal
+    return x, y
+
+
+def test_resnet32_shapes_and_params():
+    m = build_model("resnet32", 10)
+    assert m.features(torch.zeros(2, 3, 32, 32)).shape == (2, 64)
+    assert m(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    n = sum(p.numel() for p in m.parameters())
+    assert 460_000 < n < 470_000  # the standard ResNet-32 has ~0.46M parameters
+    assert sum(isinstance(b, torch.nn.Module) for b in m.layer1) == 5
+    assert len(build_model("resnet56", 5).layer3) == 9
+
+
+def test_features_nonnegative_and_ldam_head_is_cosine():
+    m = build_model("resnet20", 4, normed_head=True).eval()
+    assert isinstance(m.head, NormedLinear)
+    x = torch.randn(5, 3, 16, 16)
+    f = m.features(x)
+    assert (f >= 0).all()
+    assert m(x).abs().max() <= 1 + 1e-5
+
+
+def test_unknown_arch():
+    with pytest.raises(ValueError, match="unknown backbone 'resnet18'"):
+        build_model("resnet18", 10)
+
+
+def test_lr_schedule_matches_authors_for_200_epochs():
+    assert milestones(200) == (5, 160, 180)
+    assert [round(lr_at(e, 200, 0.1), 6) for e in range(6)] == [0.02, 0.04, 0.06, 0.08, 0.1, 0.1]
+    assert lr_at(159, 200, 0.1) == 0.1 and lr_at(160, 200, 0.1) == pytest.approx(1e-3)
+    assert lr_at(180, 200, 0.1) == pytest.approx(1e-5)
+    assert milestones(20) == (1, 16, 18)
+
+
+def test_augment_crops_are_shifted_windows_and_flips():
+    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
+    pad_value = torch.tensor([-9.0])
+    gen = torch.Generator().manual_seed(3)
+    out = augment(x, 2, True, gen, pad_value)
+    assert out.shape == x.shape
+    padded = torch.full((2, 1, 8, 8), -9.0)
+    padded[:, :, 2:6, 2:6] = x
+    for b in range(2):
+        windows = [padded[b, :, i:i + 4, j:j + 4] for i in range(5) for j in range(5)]
+        windows += [w.flip(-1) for w in windows]
+        assert any(torch.equal(out[b], w) for w in windows)
+    no_aug = augment(x, 0, False, gen, pad_value)
+    assert torch.equal(no_aug, x)
+
+
+def _train(tmp_path, epochs, checkpoint=None, loss="ce", select_on="final"):
+    x, y = _toy_images()
+    cfg = TrainConfig(epochs=epochs, batch_size=32, crop_padding=1, flip=True, seed=1, select_on=select_on)
+    mean, std = [0.5] * 3, [0.25] * 3
+    return train_backbone(x, y, num_classes=3, arch="resnet20", loss=loss, cfg=cfg, mean=mean, std=std,
+                          test_images=x, test_labels=y, checkpoint=checkpoint, log=lambda *_: None)
+
+
+def test_training_is_deterministic_and_resumes_exactly(tmp_path):
+    full, _ = _train(tmp_path, 3)
+    again, _ = _train(tmp_path, 3)
+    for a, b in zip(full.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    # a run killed during epoch 2 resumes from the epoch-1 checkpoint and ends with the same weights
+    killed = str(tmp_path / "killed.pt")
+    assert _train_partial(tmp_path, killed, stop_after=2) == 0  # 0-based index of the last saved epoch
+    resumed, rhist = _train(tmp_path, 3, checkpoint=killed)
+    assert [r["epoch"] for r in rhist] == [1, 2, 3]
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def _train_partial(tmp_path, ckpt, stop_after):
+    """Run training with a log callback that raises after ``stop_after`` epochs (a kill)."""
+    x, y = _toy_images()
+    cfg = TrainConfig(epochs=3, batch_size=32, crop_padding=1, flip=True, seed=1)
+    seen = []
+
+    def log(msg):
+        if msg.startswith("epoch="):
+            seen.append(msg)
+            if len(seen) == stop_after:
+                raise KeyboardInterrupt
+
+    try:
+        train_backbone(x, y, num_classes=3, arch="resnet20", loss="ce", cfg=cfg, mean=[0.5] * 3, std=[0.25] * 3,
+                       checkpoint=ckpt, log=log)
+    except KeyboardInterrupt:
+        pass
+    return torch.load(ckpt, weights_only=False)["epoch"]
+
+
+def test_select_on_test_keeps_best_epoch(tmp_path):
+    _, hist = _train(tmp_path, 3, select_on="test")
+    assert all("test_macro_f1" in r for r in hist)
+
+
+@pytest.mark.parametrize("loss", ["ce", "ldam", "focal-drw"])
+def test_head_on_test_embeddings_equals_reassembled_network(tmp_path, loss):
+    """Phase 3 trained on exported embeddings == backbone + new head run on the images."""
+    model, _ = _train(tmp_path, 2, loss=loss)
+    save_backbone(str(tmp_path / "b.pt"), model, arch="resnet20", num_classes=3, in_channels=3,
+                  normed_head=(loss == "ldam"), mean=[0.5] * 3, std=[0.25] * 3, class_names=list("abc"))
+    model, meta = load_backbone(str(tmp_path / "b.pt"))
+    x, y = _toy_images(seed=5)
+    xt = to_tensor(x, meta["mean"], meta["std"], "cpu")
+    feats, pred = embeddings.extract(model, xt)
+    np.testing.assert_array_equal(pred, model(xt).argmax(1).numpy())
+    head, _ = train_head(feats, y, num_classes=3, loss=loss, cls_counts=[40, 40, 40], cfg=HeadConfig(epochs=3))
+    full = reassemble(model, head).eval()
+    with torch.no_grad():
+        logits_net = full(xt)
+        logits_head = head(torch.as_tensor(feats))
+    torch.testing.assert_close(logits_net, logits_head, rtol=1e-5, atol=1e-5)
+    assert torch.equal(logits_net.argmax(1), logits_head.argmax(1))
+    assert model.head is not full.head  # the phase-1 network is left untouched
+
+
+def test_head_training_deterministic_and_learns():
+    rng = np.random.RandomState(0)
+    y = np.repeat(np.arange(3), 50)
+    X = (rng.randn(150, 8) + 3 * np.eye(3, 8)[y]).astype(np.float32)
+    h1, hist = train_head(X, y, num_classes=3, loss="ce", cls_counts=[50] * 3, cfg=HeadConfig(epochs=10),
+                          X_test=X, y_test=y)
+    h2, _ = train_head(X, y, num_classes=3, loss="ce", cls_counts=[50] * 3, cfg=HeadConfig(epochs=10))
+    assert torch.equal(h1.weight, h2.weight)
+    assert [round(r["lr"], 3) for r in hist[:6]] == [0.02, 0.04, 0.06, 0.08, 0.1, 0.1]
+    assert hist[-1]["test_bac"] > 0.9

@@ -1,0 +1,174 @@
+"""End-to-end Snakemake runs on tiny configs (real digits data; real CIFAR-10 images)."""
+import hashlib
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, run_snakemake
+from pipeline_lib.imbalance import class_counts
+
+pytestmark = pytest.mark.e2e
+
+TINY = {
+    "seed": 0,
+    "cuts": [0, 1],
+    "losses": ["ce", "ldam"],
+    "samplers": ["smote", "bsmote", "balsvm", "eos"],
+    "datasets": {"digits": {"source": "digits", "test_per_class": 20, "imbalance": {"type": "exp", "ratio": 5},
+                            "backbone": "resnet20", "training": {"epochs": 2, "crop_padding": 1, "flip": False}}},
+    "head_training": {"epochs": 3},
+}
+
+
+def write_config(workdir, cfg):
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a (dry) run."""
+    block = output.split("Job stats:", 1)[1]
+    stats = {}
+    for line in block.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        stats[m.group(1)] = int(m.group(2))
+    stats.pop("total", None)
+    return stats
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("tiny")
+    write_config(wd, TINY)
+    run_snakemake(wd, "--cores", "2", "reports/table2.csv")
+    return wd
+
+
+def test_table2_is_built(tiny_run):
+    t = pd.read_csv(tiny_run / "reports/table2.csv")
+    assert list(t["loss"]) == ["CE", "LDAM"] and (t["n_cuts"] == 2).all()
+    for meth in ("Baseline", "SMOTE", "B.SMOTE", "Bal.SVM", "EOS"):
+        for met in ("BAC", "GM", "FM"):
+            vals = t[f"{meth}_{met}_mean"]
+            assert ((vals >= 0) & (vals <= 1)).all()
+            assert t[f"{meth}_{met}_sd"].notna().all()
+    md = (tiny_run / "reports/table2.md").read_text()
+    assert "| digits | CE | 2 |" in md and " ± " in md
+
+
+def test_intermediates_are_readable_with_pandas(tiny_run):
+    idx = pd.read_csv(tiny_run / "data/imbalanced/digits/cut0/train_indices.csv")
+    n_max = idx["label"].value_counts().max()
+    assert idx["label"].value_counts().sort_index().tolist() == class_counts(n_max, 10, 5, "exp")
+    train = pd.read_parquet(tiny_run / "data/embeddings/digits/cut0/ce/train.parquet")
+    assert list(train.columns[:4]) == ["sample_id", "label", "pred", "is_synthetic"]
+    assert train.shape[1] == 4 + 64 and train["f0"].dtype == np.float32
+    assert train["sample_id"].tolist() == idx["sample_id"].tolist()
+    assert train.attrs["dataset"] == "digits" and train.attrs["loss"] == "ce" and train.attrs["cut"] == 0
+    assert train.attrs["feature_dim"] == 64 and len(train.attrs["backbone_sha256"]) == 64
+    test = pd.read_parquet(tiny_run / "data/embeddings/digits/cut0/ce/test.parquet")
+    assert test["label"].value_counts().tolist() == [20] * 10  # the test split stays balanced
+    for sampler in ("smote", "eos"):
+        ov = pd.read_parquet(tiny_run / f"data/oversampled/digits/cut0/ce/{sampler}.parquet")
+        assert ov.attrs["sampler"] == sampler
+        assert (ov["label"].value_counts() == n_max).all()
+        pd.testing.assert_frame_equal(ov.iloc[:len(train)], train, check_like=False)
+        assert ov["is_synthetic"].iloc[len(train):].all() and (ov["sample_id"].iloc[len(train):] == -1).all()
+    log = pd.read_csv(tiny_run / "data/heads/digits/cut0/ce/eos/training_log.csv")
+    assert log["epoch"].tolist() == [1, 2, 3]
+    m = pd.read_csv(tiny_run / "data/metrics/digits/cut0/ce/metrics.csv")
+    assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos"}
+    assert {"bac", "gm_authors", "fm_authors", "gm", "fm", "acc", "recall_9"} <= set(m["metric"])
+    # every rule left a log and a benchmark
+    for rule in ("fetch_dataset", "imbalance_dataset", "train_backbone", "export_embeddings",
+                 "oversample_embeddings", "retrain_head", "evaluate_run", "table2"):
+        assert list((tiny_run / "logs" / rule).iterdir()), rule
+        assert list((tiny_run / "benchmarks" / rule).glob("*.tsv")), rule
+
+
+def test_noop_rerun_schedules_nothing(tiny_run):
+    out = run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout
+    assert "Nothing to be done" in out
+
+
+def test_changing_head_epochs_reruns_only_head_metrics_report(tiny_run):
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    cfg["head_training"]["epochs"] = 4
+    write_config(tiny_run, cfg)
+    try:
+        stats = job_stats(run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout)
+    finally:
+        write_config(tiny_run, TINY)
+    assert stats == {"retrain_head": 2 * 2 * 4, "evaluate_run": 2 * 2, "table2": 1}
+
+
+def test_cpu_stages_are_byte_deterministic(tiny_run):
+    files = ["data/imbalanced/digits/cut1/train_indices.csv", "data/backbones/digits/cut1/ldam/backbone.pt",
+             "data/embeddings/digits/cut1/ldam/train.parquet", "data/oversampled/digits/cut1/ldam/eos.parquet",
+             "data/heads/digits/cut1/ldam/eos/head.pt"]
+    before = {f: sha(tiny_run / f) for f in files}
+    run_snakemake(tiny_run, "--cores", "2", "--forcerun", "imbalance_dataset", "--", *files)
+    assert {f: sha(tiny_run / f) for f in files} == before
+
+
+def test_paper_config_plans_full_grid(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "configs/paper.yaml").read_text())
+    stats = job_stats(run_snakemake(tmp_path, "-n", "reports/table2.csv").stdout)
+    assert stats["fetch_dataset"] == 4 and stats["imbalance_dataset"] == 4 * 3
+    assert stats["train_backbone"] == 4 * 4 * 3
+    assert stats["retrain_head"] == 4 * 4 * 3 * 4 and stats["evaluate_run"] == 48 and stats["table2"] == 1
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda c: c["datasets"]["digits"].update(source="mnist"), "datasets.digits.source = 'mnist' is not allowed"),
+    (lambda c: c["datasets"]["digits"]["imbalance"].update(ratio=0.5), "datasets.digits.imbalance.ratio = 0.5"),
+    (lambda c: c.update(losses=["ce", "hinge"]), "losses.1 = 'hinge' is not allowed"),
+    (lambda c: c["datasets"].update(mine={"source": "imagefolder", "path": "/no/such/folder",
+                                          "imbalance": {"ratio": 10}}), "/no/such/folder"),
+])
+def test_bad_config_fails_before_any_job(tmp_path, mutate, expected):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    mutate(cfg)
+    write_config(tmp_path, cfg)
+    proc = run_snakemake(tmp_path, "--cores", "1", "reports/table2.csv", check=False)
+    assert proc.returncode != 0
+    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if "config error:" in l]
+    assert len(lines) == 1 and expected in lines[0], proc.stdout + proc.stderr
+    assert not (tmp_path / "data").exists() and not (tmp_path / "logs").exists()
+
+
+def test_real_cifar10_images_through_folder_loader(tmp_path, cifar_folder):
+    """A few hundred real CIFAR-10 PNGs in ImageFolder layout, through the whole pipeline."""
+    src = tmp_path / "cifar_small"
+    classes = sorted(p.name for p in (cifar_folder / "train").iterdir())
+    for split, n in (("train", 30), ("test", 10)):
+        for c in classes:
+            (src / split / c).mkdir(parents=True)
+            for f in sorted((cifar_folder / split / c).iterdir())[:n]:
+                (src / split / c / f.name).symlink_to(f)
+    cfg = {"cuts": [0], "losses": ["ce"], "samplers": ["smote", "eos"],
+           "datasets": {"cifar": {"source": "imagefolder", "path": str(src), "imbalance": {"ratio": 10},
+                                  "backbone": "resnet20", "training": {"epochs": 1}}},
+           "head_training": {"epochs": 2}}
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    write_config(wd, cfg)
+    run_snakemake(wd, "--cores", "2", "reports/table2.csv")
+    raw = np.load(wd / "data/raw/cifar/images.npz")
+    assert raw["train_x"].shape == (300, 32, 32, 3) and raw["test_x"].shape == (100, 32, 32, 3)
+    assert list(raw["class_names"]) == classes
+    idx = pd.read_csv(wd / "data/imbalanced/cifar/cut0/train_indices.csv")
+    assert idx["label"].value_counts().sort_index().tolist() == class_counts(30, 10, 10, "exp")
+    assert idx.groupby("label")["class_name"].first().tolist() == classes
+    test = pd.read_parquet(wd / "data/embeddings/cifar/cut0/ce/test.parquet")
+    assert test.attrs["class_names"] == classes and len(test) == 100
+    t = pd.read_csv(wd / "reports/table2.csv")
+    assert len(t) == 1 and t.loc[0, "n_cuts"] == 1

@@ -1,0 +1,14 @@
+"""Shim for rule fetch_dataset: source dataset -> data/raw/<dataset>/images.npz."""
+import sys
+
+from pipeline_lib import datasets, runlog
+
+log = runlog.setup(snakemake.log[0], snakemake.threads)
+try:
+    arrays = datasets.fetch(**snakemake.params.source)
+except datasets.DatasetUnavailable as err:  # one line, in the log and on the console
+    log.error("%s", err)
+    print(f"fetch_dataset {snakemake.wildcards.dataset}: {err}", file=sys.__stderr__)
+    sys.exit(1)
+log.info("train %s test %s classes %s", arrays.train_x.shape, arrays.test_x.shape, arrays.class_names)
+arrays.save(snakemake.output[0])
