@@ -328,3 +328,15 @@ def test_resample_embeddings_rejects_contract_breach(monkeypatch):
     monkeypatch.setattr(ovs, "make_sampler", lambda name, rs, **kw: Shuffler())
     with pytest.raises(RuntimeError, match="contract"):
         resample_embeddings(X, y, "eos", 0)
+
+
+def test_smote_type_samplers_lower_k_for_tiny_classes():
+    rng = np.random.RandomState(0)
+    X = rng.randn(33, 4)
+    y = np.array([0] * 30 + [1] * 3)
+    for name in ("smote", "bsmote", "balsvm"):
+        with pytest.warns(UserWarning, match="k_neighbors=5 lowered to 2"):
+            X_res, y_res, syn = resample_embeddings(X, y, name, 0)
+        assert syn.sum() == 27 and len(X_res) == 60
+    with pytest.raises(ValueError, match="single sample"):
+        resample_embeddings(X[:31], y[:31], "smote", 0)

@@ -425,6 +425,27 @@ def make_sampler(name: str, random_state, **options):
     raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
 
 
+_WITHIN_CLASS_K = {"smote": 5, "bsmote": 5, "balsvm": 5}  # samplers whose k-NN are searched within a class
+
+
+def fit_neighbours_to_classes(name: str, y, options: dict) -> dict:
+    """SMOTE-type samplers need ``k_neighbors + 1`` members in every class they oversample.  For a
+    smaller minority class, lower ``k_neighbors`` to (smallest such class - 1) with a warning rather
+    than fail; a class of one cannot be interpolated and raises a one-line ValueError."""
+    if name not in _WITHIN_CLASS_K:
+        return dict(options)
+    counts = np.unique(np.asarray(y), return_counts=True)[1]
+    minority = counts[counts < counts.max()]
+    k = options.get("k_neighbors", _WITHIN_CLASS_K[name])
+    if len(minority) == 0 or minority.min() > k:
+        return dict(options)
+    if minority.min() < 2:
+        raise ValueError(f"{name}: a class with a single sample cannot be interpolated; use 'ros' or 'eos'")
+    warnings.warn(f"{name}: k_neighbors={k} lowered to {minority.min() - 1} (smallest class has "
+                  f"{minority.min()} samples)")
+    return dict(options, k_neighbors=int(minority.min() - 1))
+
+
 def resample_embeddings(X, y, name: str, random_state, **options):
     """Oversample embeddings with the sampler ``name``.
 
@@ -436,6 +457,7 @@ def resample_embeddings(X, y, name: str, random_state, **options):
     X = np.asarray(X)
     y = np.asarray(y)
     n = len(X)
+    options = fit_neighbours_to_classes(name, y, options)
     sampler = make_sampler(name, random_state, **options)
     X_res, y_res = sampler.fit_resample(X, y)
     X_res = np.asarray(X_res)

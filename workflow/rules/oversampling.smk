@@ -13,7 +13,7 @@ rule oversample_embeddings:
     params:
         sampler=sampler_params,
         code=code_hash("oversampling", "embeddings"),
-    threads: 2
+    threads: 1  # neighbour searches on 64-d embeddings are fast; SVC is single-threaded
     resources:
         mem_mb=8000,
         runtime=60,
