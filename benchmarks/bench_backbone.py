@@ -16,7 +16,7 @@ import torch
 
 from pipeline_lib.losses import make_loss
 from pipeline_lib.models import build_model
-from pipeline_lib.training import TrainConfig, pick_device, to_tensor, train_backbone
+from pipeline_lib.training import TrainConfig, pick_device, to_tensor, train_backbone, train_step
 
 
 def main():
@@ -38,7 +38,7 @@ def main():
     y = np.repeat(np.arange(10), a.images // 10)
     mean, std = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
 
-    # bare step: one fixed batch, forward + backward + SGD step, same precision settings as the loop
+    # bare step: one fixed batch through the loop's own train_step (forward + backward + SGD step)
     torch.manual_seed(0)
     model = build_model(a.arch, 10).to(dev)
     if cuda:
@@ -46,8 +46,6 @@ def main():
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     crit = make_loss("ce", [a.images // 10] * 10)
     xb = to_tensor(x[:a.batch], mean, std, dev)
-    if cuda:
-        xb = xb.contiguous(memory_format=torch.channels_last)
     yb = torch.as_tensor(y[:a.batch], device=dev)
 
     def sync():
@@ -58,12 +56,7 @@ def main():
         if i == 3:
             sync()
             t0 = time.perf_counter()
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cuda):
-            out = model(xb)
-        loss = crit(out.float(), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(model, opt, crit, xb, yb)
     sync()
     bare = a.steps * a.batch / (time.perf_counter() - t0)
 

@@ -13,7 +13,7 @@ macro-F1 over the epochs).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,24 +21,13 @@ import torch.nn as nn
 
 from .losses import make_loss
 from .metrics import balanced_accuracy, macro_f1
-from .training import SELECT_ON
+from .training import SGDConfig
 
 
 @dataclass
-class HeadConfig:
+class HeadConfig(SGDConfig):
     epochs: int = 10
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 2e-4
     warmup_epochs: int = 5
-    select_on: str = "final"
-    seed: int = 0
-    loss_options: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.select_on not in SELECT_ON:
-            raise ValueError(f"select_on {self.select_on!r} not allowed; allowed: {', '.join(SELECT_ON)}")
 
 
 def head_lr(epoch: int, cfg: HeadConfig) -> float:

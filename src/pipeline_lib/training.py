@@ -37,22 +37,27 @@ SELECT_ON = ("final", "test")
 
 
 @dataclass
-class TrainConfig:
+class SGDConfig:
+    """SGD settings shared by phase 1 (backbone) and phase 3 (head)."""
     epochs: int = 200
     batch_size: int = 128
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 2e-4
-    crop_padding: int = 4
-    flip: bool = True
     select_on: str = "final"
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
     loss_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.select_on not in SELECT_ON:
             raise ValueError(f"select_on {self.select_on!r} not allowed; allowed: {', '.join(SELECT_ON)}")
+
+
+@dataclass
+class TrainConfig(SGDConfig):
+    crop_padding: int = 4
+    flip: bool = True
+    device: str = "auto"  # auto | cpu | cuda
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -108,6 +113,21 @@ def augment(x: torch.Tensor, padding: int, flip: bool, gen: torch.Generator, pad
         mask = (torch.rand(b, generator=gen) < 0.5).to(x.device).view(b, 1, 1, 1)
         x = torch.where(mask, x.flip(3), x)
     return x.contiguous()
+
+
+def train_step(model, opt, criterion, xb: torch.Tensor, yb: torch.Tensor):
+    """One SGD step; on CUDA with channels-last input and bf16 autocast.  Returns (logits, loss)
+    detached, without a host synchronisation."""
+    cuda = xb.device.type == "cuda"
+    if cuda:
+        xb = xb.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=cuda):
+        out = model(xb)
+    loss = criterion(out.float(), yb)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return out.detach(), loss.detach()
 
 
 @torch.no_grad()
@@ -177,15 +197,8 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
             idx = perm[i:i + cfg.batch_size]
             xb = augment(x[idx], cfg.crop_padding, cfg.flip, gen, pad_value)
             yb = y[idx]
-            if cuda:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-                out = model(xb)
-            batch_loss = criterion(out.float(), yb)
-            opt.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            opt.step()
-            total += batch_loss.detach() * len(idx)
+            out, batch_loss = train_step(model, opt, criterion, xb, yb)
+            total += batch_loss * len(idx)
             correct += (out.argmax(1) == yb).sum()
             seen += len(idx)
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(total) / seen,
