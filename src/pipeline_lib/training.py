@@ -61,11 +61,17 @@ class TrainConfig(SGDConfig):
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
+    """``auto``: a GPU if one is visible, else the CPU.  With several visible GPUs each process claims
+    its own (see :mod:`pipeline_lib.devices`), so parallel jobs on one workstation do not share one."""
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False")
-    return torch.device(name)
+    from .devices import claim_gpu
+
+    index = claim_gpu(torch.cuda.device_count())
+    torch.cuda.set_device(index)
+    return torch.device("cuda", index)
 
 
 def milestones(epochs: int) -> tuple[int, int, int]:
