@@ -1,7 +1,10 @@
 # EOS / latent-oversampling pipeline (Dablain & Chawla).  Every paper artifact is a target:
 #   snakemake --cores 8 reports/table2.csv
 # Stages: fetch_dataset -> imbalance_dataset -> train_backbone -> export_embeddings
-#         -> oversample_embeddings -> retrain_head -> evaluate_* -> table2
+#         -> oversample_embeddings -> retrain_head -> evaluate_run -> table2
+# Table I adds oversample_pixels -> train_pixel_backbone -> evaluate_pixel_run -> table1; the figures
+# read the embeddings and heads.  `snakemake eos_paper` builds every artifact of the EOS paper, and
+# `snakemake --report reports/eos_report.html eos_paper` the self-contained HTML report.
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -14,6 +17,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/backbone.smk"
@@ -22,6 +28,8 @@ include: "workflow/rules/oversampling.smk"
 include: "workflow/rules/head.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/reports.smk"
+include: "workflow/rules/pixel.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -1,4 +1,5 @@
 import copy
+import re
 import os
 
 import pytest
@@ -65,3 +66,20 @@ def test_bad_values_give_one_line_errors(mutate, expected):
     msg = str(exc.value)
     assert expected in msg
     assert "\n" not in msg
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda c: c.setdefault("analysis", {}).setdefault("tsne", {}).update(loss="focal-drw"),
+     "analysis.tsne.loss = 'focal-drw' is not one of the configured losses"),
+    (lambda c: c.setdefault("analysis", {}).setdefault("head_curve", {}).update(samplers=["ros"]),
+     "analysis.head_curve.samplers: 'ros' is not one of the configured samplers"),
+    (lambda c: c.setdefault("analysis", {}).setdefault("tsne", {}).update(dataset="cifar"),
+     "analysis.tsne.dataset = 'cifar' is not a configured dataset"),
+    (lambda c: c.setdefault("pixel_oversampling", {}).update(methods=["mixup"]),
+     "pixel_oversampling.methods.0 = 'mixup' is not allowed; allowed: smote, bsmote, balsvm, remix"),
+])
+def test_analysis_settings_must_match_the_runs(mutate, expected):
+    cfg = default_config()
+    mutate(cfg)
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        validate(cfg, SCHEMA)

@@ -94,3 +94,18 @@ def test_light_metrics_equal_sklearn():
     assert metrics.macro_f1(y, p, 5) == pytest.approx(f1_score(y, p, average="macro", zero_division=1))
     assert metrics.macro_f1(y, p, 6) == pytest.approx(
         f1_score(y, p, average="macro", zero_division=1, labels=list(range(6))))
+
+
+def test_table1_rows_pixel_vs_embedding():
+    rows = []
+    for cut, v in ((0, 0.4), (10, 0.6)):
+        for meth, loss in (("pre_smote", "ce"), ("pre_remix", "ce"), ("smote", "ce"), ("smote", "focal")):
+            for met in ("bac", "gm_authors", "fm_authors"):
+                rows.append(dict(dataset="d", cut=cut, loss=loss, method=meth, metric=met,
+                                 value=v + (0.2 if loss == "focal" else 0) + (0.1 if meth == "smote" else 0)))
+    t = reports.table1(pd.DataFrame(rows), ["d"], ["pre_smote", "pre_remix", "smote"])
+    assert t["method"].tolist() == ["Pre-SMOTE", "REMIX", "Post-SMOTE"]
+    assert t["space"].tolist() == ["pixel", "pixel", "embedding"]
+    assert t.loc[2, "d_BAC_mean"] == pytest.approx(0.6)  # CE only: the focal rows are ignored
+    assert t.loc[0, "d_GM_sd"] == pytest.approx(np.std([0.4, 0.6], ddof=1)) and t.loc[0, "d_n_cuts"] == 2
+    assert "| Pre-SMOTE | 0.5000 ± 0.1414" in reports.table1_markdown(t, ["d"])

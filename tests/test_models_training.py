@@ -142,3 +142,28 @@ def test_head_training_deterministic_and_learns():
     assert torch.equal(h1.weight, h2.weight)
     assert [round(r["lr"], 3) for r in hist[:6]] == [0.02, 0.04, 0.06, 0.08, 0.1, 0.1]
     assert hist[-1]["test_bac"] > 0.9
+
+
+def test_remix_positions_balance_the_batch():
+    from pipeline_lib.training import remix_lambda, remix_positions
+
+    labels = torch.tensor([0] * 90 + [1] * 30 + [2] * 8)
+    gen = torch.Generator().manual_seed(0)
+    pos = remix_positions(labels, gen)
+    assert len(pos) == len(labels)
+    counts = torch.bincount(labels[pos], minlength=3).float()
+    assert counts.min() > 30 and counts.max() < 55  # ~128/3 each instead of 90/30/8
+    assert set(pos.tolist()) <= set(range(len(labels)))
+    lams = [remix_lambda(0.1, gen) for _ in range(200)]
+    assert all(0 <= v <= 1 for v in lams) and np.mean([min(v, 1 - v) < 0.1 for v in lams]) > 0.5  # Beta(.1,.1) is U-shaped
+
+
+def test_remix_training_runs_and_is_deterministic(tmp_path):
+    x, y = _toy_images()
+    cfg = TrainConfig(epochs=2, batch_size=32, crop_padding=1, seed=3, remix_alpha=0.1)
+    kw = dict(num_classes=3, arch="resnet20", loss="ce", cfg=cfg, mean=[0.5] * 3, std=[0.25] * 3, log=lambda *_: None)
+    m1, h1 = train_backbone(x, y, **kw)
+    m2, _ = train_backbone(x, y, **kw)
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    plain, _ = train_backbone(x, y, **{**kw, "cfg": TrainConfig(epochs=2, batch_size=32, crop_padding=1, seed=3)})
+    assert not torch.equal(plain.head.weight, m1.head.weight)

@@ -48,7 +48,7 @@ def sha(path):
 def tiny_run(tmp_path_factory):
     wd = tmp_path_factory.mktemp("tiny")
     write_config(wd, TINY)
-    run_snakemake(wd, "--cores", "2", "reports/table2.csv")
+    run_snakemake(wd, "--cores", "2", "eos_paper")
     return wd
 
 
@@ -94,8 +94,65 @@ def test_intermediates_are_readable_with_pandas(tiny_run):
         assert list((tiny_run / "benchmarks" / rule).glob("*.tsv")), rule
 
 
+def test_eos_paper_figures_and_tables(tiny_run):
+    r = tiny_run / "reports"
+    for name in ("fig3_digits", "fig4", "fig5_digits", "fig6", "fig7"):
+        assert (r / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert len(pd.read_csv(r / f"{name}.csv")) > 0, name
+    fig3 = pd.read_csv(r / "fig3_digits.csv")
+    assert set(fig3["method"]) == {"Baseline", "SMOTE", "B.SMOTE", "Bal.SVM", "EOS"}
+    assert set(fig3["loss"]) == {"CE", "LDAM"} and (fig3["n_cuts"] == 2).all() and (fig3["gap"] >= 0).all()
+    # SMOTE-type rows interpolate inside a class: its train ranges, hence its gap, equal the baseline's
+    piv = fig3.pivot_table(index=["loss", "class_index"], columns="method", values="gap")
+    np.testing.assert_allclose(piv["SMOTE"], piv["Baseline"], atol=1e-6)
+    assert (piv["EOS"] <= piv["Baseline"] + 1e-9).all()
+    fig4 = pd.read_csv(r / "fig4.csv")
+    assert set(fig4["kind"]) == {"TP", "FP"}
+    fig5 = pd.read_csv(r / "fig5_digits.csv")
+    assert (fig5["norm"] > 0).all() and len(fig5) == 2 * 5 * 10
+    fig6 = pd.read_csv(r / "fig6.csv")
+    assert fig6["class_name"].nunique() == 2 and fig6.loc[fig6["method"] == "EOS", "synthetic"].any()
+    fig7 = pd.read_csv(r / "fig7.csv")
+    assert fig7["epoch"].max() == 30 and set(fig7["method"]) == {"EOS", "SMOTE"} and set(fig7["split"]) == {"train", "test"}
+    t1 = pd.read_csv(r / "table1.csv")
+    assert t1["method"].tolist() == ["Pre-SMOTE", "Pre-BSMOTE", "Pre-BalSVM", "REMIX", "Post-SMOTE", "Post-BSMOTE",
+                                     "Post-BalSVM"]
+    assert t1["digits_BAC_mean"].between(0, 1).all() and (t1["digits_n_cuts"] == 2).all()
+    rt = pd.read_csv(r / "runtime.csv")
+    assert set(rt["pipeline"]) == {"pixel_smote", "pixel_bsmote", "pixel_balsvm", "remix", "three_phase_eos"}
+    assert (rt["wall_s_per_cut"] > 0).all() and (rt["cpu_s_per_cut"] > 0).all()
+    balanced = np.load(tiny_run / "data/pixel_oversampled/digits/cut0/smote.npz")
+    assert balanced["x"].dtype == np.uint8 and len(set(np.bincount(balanced["y"]))) == 1
+
+
+def test_eos_and_smote_ranges_on_real_embeddings(tiny_run):
+    """Adding EOS rows never shrinks a class's train range; SMOTE rows never extend it."""
+    from pipeline_lib import embeddings as emb
+    from pipeline_lib.analysis import class_ranges
+
+    for loss in ("ce", "ldam"):
+        train, _ = emb.read(tiny_run / f"data/embeddings/digits/cut0/{loss}/train.parquet")
+        lo, hi = class_ranges(emb.features(train), train["label"], 10)
+        for sampler, grows in (("eos", True), ("smote", False)):
+            ov, _ = emb.read(tiny_run / f"data/oversampled/digits/cut0/{loss}/{sampler}.parquet")
+            lo2, hi2 = class_ranges(emb.features(ov), ov["label"], 10)
+            assert (lo2 <= lo).all() and (hi2 >= hi).all()
+            if not grows:
+                np.testing.assert_allclose(lo2, lo, atol=1e-5)
+                np.testing.assert_allclose(hi2, hi, atol=1e-5)
+
+
+def test_html_report(tiny_run):
+    run_snakemake(tiny_run, "--report", "reports/eos_report.html", "eos_paper")
+    html = (tiny_run / "reports/eos_report.html").read_text(errors="replace")
+    assert len(html) > 10_000
+    for name in ("table1.csv", "table2.csv", "fig3_digits.png", "fig4.png", "fig5_digits.png", "fig6.png", "fig7.png",
+                 "runtime.csv"):
+        assert name in html, name
+
+
 def test_noop_rerun_schedules_nothing(tiny_run):
-    out = run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout
+    out = run_snakemake(tiny_run, "-n", "eos_paper").stdout
     assert "Nothing to be done" in out
 
 

@@ -63,7 +63,24 @@ def validate(config: dict, schema: dict) -> dict:
                 if not os.path.isdir(os.path.join(path, split)):
                     raise ConfigError(f"datasets.{name}.path = {path!r}: folder {os.path.join(path, split)!r} "
                                       "does not exist (expected <path>/train/<class>/* and <path>/test/<class>/*)")
+    _check_analysis(config)
     return config
+
+
+def _check_analysis(config: dict) -> None:
+    """Analysis settings must point at runs the config makes."""
+    an = config.get("analysis", {})
+    tsne, curve = an.get("tsne", {}), an.get("head_curve", {})
+    for where, loss in (("analysis.tsne.loss", tsne.get("loss")), ("analysis.head_curve.loss", curve.get("loss"))):
+        if loss is not None and loss not in config["losses"]:
+            raise ConfigError(f"{where} = {loss!r} is not one of the configured losses: {', '.join(config['losses'])}")
+    for sampler in curve.get("samplers", []):
+        if sampler not in config["samplers"]:
+            raise ConfigError(f"analysis.head_curve.samplers: {sampler!r} is not one of the configured samplers: "
+                              f"{', '.join(config['samplers'])}")
+    if "dataset" in tsne and tsne["dataset"] not in config["datasets"]:
+        raise ConfigError(f"analysis.tsne.dataset = {tsne['dataset']!r} is not a configured dataset: "
+                          f"{', '.join(config['datasets'])}")
 
 
 def training_settings(config: dict, dataset: str) -> dict:

@@ -499,3 +499,24 @@ def resample_file(in_parquet: str, out_parquet: str, name: str, *, random_state:
                          np.r_[df["pred"].to_numpy(), -np.ones(len(y_res) - n, np.int64)], X_res, syn)
     log(f"{name}: {n} rows -> {len(out)} rows; class counts {np.bincount(y_res).tolist()}")
     emb.write(out_parquet, out, dict(meta, sampler=name, sampler_options=options, sampler_seed=int(random_state)))
+
+
+def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: str, *, random_state: int,
+                         options: dict | None = None, log=print) -> None:
+    """The ``oversample_pixels`` rule (EOS paper Table I, "pre-processing"): oversample one cut's
+    training images in PIXEL space to full balance.  Images are flattened to float vectors, resampled
+    with the same samplers as the embeddings, clipped to [0, 255], rounded and reshaped back.
+    Writes ``x`` (uint8, N x H x W x C), ``y`` and ``is_synthetic`` (synthetic rows after the originals)."""
+    import pandas as pd
+
+    from .datasets import ImageArrays
+
+    data = ImageArrays.load(images_npz)
+    idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
+    x, y = data.train_x[idx], data.train_y[idx]
+    flat = x.reshape(len(x), -1).astype(np.float32)
+    X_res, y_res, syn = resample_embeddings(flat, y, name, random_state, **dict(options or {}))
+    images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape((len(X_res),) + x.shape[1:])
+    log(f"pixel {name}: {len(x)} images -> {len(images)}; class counts {np.bincount(y_res).tolist()}")
+    with open(out_npz, "wb") as fh:
+        np.savez(fh, x=images, y=y_res, is_synthetic=syn)

@@ -58,6 +58,7 @@ class TrainConfig(SGDConfig):
     crop_padding: int = 4
     flip: bool = True
     device: str = "auto"  # auto | cpu | cuda
+    remix_alpha: float | None = None  # REMIX (Bellinger et al.) mini-batches when set
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -121,19 +122,41 @@ def augment(x: torch.Tensor, padding: int, flip: bool, gen: torch.Generator, pad
     return x.contiguous()
 
 
-def train_step(model, opt, criterion, xb: torch.Tensor, yb: torch.Tensor):
-    """One SGD step; on CUDA with channels-last input and bf16 autocast.  Returns (logits, loss)
-    detached, without a host synchronisation."""
+def train_step(model, opt, loss_fn, xb: torch.Tensor):
+    """One SGD step; on CUDA with channels-last input and bf16 autocast.  ``loss_fn(logits)`` gets
+    float32 logits.  Returns (logits, loss) detached, without a host synchronisation."""
     cuda = xb.device.type == "cuda"
     if cuda:
         xb = xb.contiguous(memory_format=torch.channels_last)
     with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=cuda):
         out = model(xb)
-    loss = criterion(out.float(), yb)
+    loss = loss_fn(out.float())
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return out.detach(), loss.detach()
+
+
+def remix_positions(labels: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """REMIX batch balancing (Bellinger et al.): every class present in the batch is randomly
+    oversampled (with replacement) to the batch's largest class count, then the pooled positions are
+    randomly subsampled back to the batch size.  Returns positions into the batch (CPU, int64)."""
+    labels = labels.cpu()
+    classes, counts = labels.unique(return_counts=True)
+    top = int(counts.max())
+    pools = []
+    for c, n in zip(classes.tolist(), counts.tolist()):
+        members = (labels == c).nonzero().flatten()
+        extra = members[torch.randint(0, n, (top - n,), generator=gen)]
+        pools.append(torch.cat([members, extra]))
+    pool = torch.cat(pools)
+    return pool[torch.randperm(len(pool), generator=gen)[:len(labels)]]
+
+
+def remix_lambda(alpha: float, gen: torch.Generator) -> float:
+    """lambda ~ Beta(alpha, alpha), drawn from the epoch generator (reproducible, resumable)."""
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))
 
 
 @torch.no_grad()
@@ -201,9 +224,18 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
         total, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
+            if cfg.remix_alpha:
+                idx = idx[remix_positions(y[idx], gen).to(device)]
             xb = augment(x[idx], cfg.crop_padding, cfg.flip, gen, pad_value)
             yb = y[idx]
-            out, batch_loss = train_step(model, opt, criterion, xb, yb)
+            if cfg.remix_alpha:  # mixup of inputs and one-hot labels: CE is linear in the target
+                lam = remix_lambda(cfg.remix_alpha, gen)
+                mate = torch.randperm(len(idx), generator=gen).to(device)
+                xb = lam * xb + (1 - lam) * xb[mate]
+                out, batch_loss = train_step(
+                    model, opt, lambda o: lam * criterion(o, yb) + (1 - lam) * criterion(o, yb[mate]), xb)
+            else:
+                out, batch_loss = train_step(model, opt, lambda o: criterion(o, yb), xb)
             total += batch_loss * len(idx)
             correct += (out.argmax(1) == yb).sum()
             seen += len(idx)
@@ -231,9 +263,13 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
 
 
 def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: str, *, arch: str, loss: str,
-              training: dict, loss_options: dict, seed: int, normalize: dict | None = None, log=print) -> None:
-    """The ``train_backbone`` rule: train on one cut's images, write weights and the epoch log.
+              training: dict, loss_options: dict, seed: int, normalize: dict | None = None,
+              train_npz: str | None = None, out_predictions: str | None = None, log=print) -> None:
+    """The ``train_backbone`` / ``train_pixel_backbone`` rules: train on one cut's images, write the
+    weights and the epoch log.
 
+    ``train_npz``: train on these arrays (``x``, ``y``; a pixel-space oversampled set) instead of the
+    cut's subset.  ``out_predictions``: also write the network's test-set predictions (Parquet).
     A per-epoch checkpoint next to ``out_model`` lets a killed run resume; it is removed on success.
     """
     import pandas as pd
@@ -242,7 +278,12 @@ def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: st
     from .models import save_backbone
 
     data = ImageArrays.load(images_npz)
-    idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
+    if train_npz:
+        with np.load(train_npz) as z:
+            x_train, y_train = z["x"], z["y"].astype(np.int64)
+    else:
+        idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
+        x_train, y_train = data.train_x[idx], data.train_y[idx]
     if normalize:
         mean, std = normalize["mean"], normalize["std"]
     else:
@@ -250,12 +291,18 @@ def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: st
     cfg = TrainConfig(**training, seed=seed, loss_options=loss_options)
     checkpoint = out_model + ".resume.pt"
     model, history = train_backbone(
-        data.train_x[idx], data.train_y[idx], num_classes=data.num_classes, arch=arch, loss=loss, cfg=cfg,
+        x_train, y_train, num_classes=data.num_classes, arch=arch, loss=loss, cfg=cfg,
         mean=mean, std=std, test_images=data.test_x, test_labels=data.test_y, checkpoint=checkpoint, log=log)
-    save_backbone(out_model, model.cpu(), arch=arch, num_classes=data.num_classes,
+    model = model.cpu()
+    save_backbone(out_model, model, arch=arch, num_classes=data.num_classes,
                   in_channels=int(data.train_x.shape[-1]), normed_head=uses_normed_head(loss), loss=loss,
                   mean=[float(v) for v in mean], std=[float(v) for v in std], class_names=data.class_names,
                   select_on=cfg.select_on, epochs=cfg.epochs)
     pd.DataFrame(history).to_csv(out_history, index=False)
+    if out_predictions:
+        pred = predict(model, to_tensor(data.test_x, mean, std, "cpu")).numpy()
+        out = pd.DataFrame({"sample_id": np.arange(len(pred)), "label": data.test_y, "pred": pred.astype(np.int64)})
+        out.attrs = {"class_names": list(data.class_names), "loss": loss}
+        out.to_parquet(out_predictions, index=False)
     if os.path.exists(checkpoint):
         os.remove(checkpoint)

@@ -40,16 +40,19 @@ def fetch_params(wildcards):
     return {k: ds[k] for k in keys if k in ds}
 
 
-def backbone_params(wildcards):
-    ds = config["datasets"][wildcards.dataset]
-    base = wildcards.loss.split("-")[0]
+def _backbone_hp(dataset, loss):
+    ds = config["datasets"][dataset]
     return {
         "arch": ds["backbone"],
         "normalize": ds.get("normalize"),
-        "training": training_settings(config, wildcards.dataset),
-        "loss_options": dict(config["loss_options"].get(base, {})),
+        "training": training_settings(config, dataset),
+        "loss_options": dict(config["loss_options"].get(loss.split("-")[0], {})),
         "seed": config["seed"],
     }
+
+
+def backbone_params(wildcards):
+    return _backbone_hp(wildcards.dataset, wildcards.loss)
 
 
 def head_params(wildcards):
@@ -71,3 +74,54 @@ def run_dir(prefix):
 
 def all_metrics():
     return expand("data/metrics/{dataset}/cut{cut}/{loss}/metrics.csv", dataset=DATASETS, cut=CUTS, loss=LOSSES)
+
+
+PIXEL_METHODS = list(config["pixel_oversampling"]["methods"])
+PIXEL_SAMPLERS = [m for m in PIXEL_METHODS if m != "remix"]
+
+
+def pixel_train_params(wildcards):
+    """Phase-1 settings of a cross-entropy backbone trained on pixel-space balanced data (Table I)."""
+    hp = _backbone_hp(wildcards.dataset, "ce")
+    if wildcards.pixel_method == "remix":
+        hp["training"] = dict(hp["training"], remix_alpha=config["pixel_oversampling"]["remix_alpha"])
+    return hp
+
+
+def run_paths(dataset, cut, loss):
+    """Every file of one run (dataset x cut x loss) that the figures read."""
+    base = f"{dataset}/cut{cut}/{loss}"
+    return {
+        "cut": int(cut),
+        "loss": loss,
+        "train": f"data/embeddings/{base}/train.parquet",
+        "test": f"data/embeddings/{base}/test.parquet",
+        "backbone": f"data/backbones/{base}/backbone.pt",
+        "oversampled": {s: f"data/oversampled/{base}/{s}.parquet" for s in SAMPLERS},
+        "heads": {s: f"data/heads/{base}/{s}/head.pt" for s in SAMPLERS},
+    }
+
+
+def run_inputs(runs, keys):
+    """Flat list of the files under ``keys`` of run_paths dicts (for input:)."""
+    files = []
+    for run in runs:
+        for key in keys:
+            value = run[key]
+            files += list(value.values()) if isinstance(value, dict) else [value]
+    return files
+
+
+def dataset_runs(dataset, losses=None, cuts=None):
+    return [run_paths(dataset, c, l) for l in (losses or LOSSES) for c in (cuts or CUTS)]
+
+
+def tsne_choice():
+    """(dataset, loss, cut, [class_a, class_b]) of Fig. 6; classes as indices resolved at run time."""
+    t = config["analysis"]["tsne"]
+    return t.get("dataset", DATASETS[0]), t["loss"], CUTS[0], t.get("classes")
+
+
+def need_loss(loss, target):
+    if loss not in LOSSES:
+        raise WorkflowError(f"{target} needs the loss '{loss}' in config 'losses' (configured: {', '.join(LOSSES)})")

@@ -5,7 +5,8 @@ rule table2:
     input:
         all_metrics(),
     output:
-        csv="reports/table2.csv",
+        csv=report("reports/table2.csv", caption="../report/table2.rst", category="EOS paper",
+                   subcategory="Table II", labels={"table": "II"}),
         md="reports/table2.md",
     log:
         "logs/table2/table2.log",

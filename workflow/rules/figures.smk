@@ -1,0 +1,223 @@
+# EOS paper figures and Table I / run-time table; each a PNG (or table) plus the CSV of what it shows.
+
+
+rule fig3_generalization_gap:
+    input:
+        lambda wc: run_inputs(dataset_runs(wc.dataset), ["train", "test", "oversampled"]),
+    output:
+        png=report("reports/fig3_{dataset}.png", caption="../report/fig3.rst", category="EOS paper",
+                   subcategory="Fig. 3", labels={"figure": "3", "dataset": "{dataset}"}),
+        csv="reports/fig3_{dataset}.csv",
+    log:
+        "logs/fig3_generalization_gap/{dataset}.log",
+    benchmark:
+        "benchmarks/fig3_generalization_gap/{dataset}.tsv"
+    params:
+        runs=lambda wc: dataset_runs(wc.dataset),
+        methods=METHODS,
+        title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
+        code=code_hash("figures", "analysis", "embeddings"),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    localrule: True
+    script:
+        "../scripts/fig3_generalization_gap.py"
+
+
+rule fig4_gap_tp_fp:
+    input:
+        run_inputs([r for d in DATASETS for r in dataset_runs(d)], ["train", "test"]),
+    output:
+        png=report("reports/fig4.png", caption="../report/fig4.rst", category="EOS paper", subcategory="Fig. 4",
+                   labels={"figure": "4"}),
+        csv="reports/fig4.csv",
+    log:
+        "logs/fig4_gap_tp_fp/fig4.log",
+    benchmark:
+        "benchmarks/fig4_gap_tp_fp/fig4.tsv"
+    params:
+        runs={config["datasets"][d].get("title", d): dataset_runs(d) for d in DATASETS},
+        code=code_hash("figures", "analysis", "embeddings"),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    localrule: True
+    script:
+        "../scripts/fig4_gap_tp_fp.py"
+
+
+rule fig5_weight_norms:
+    input:
+        lambda wc: run_inputs(dataset_runs(wc.dataset), ["backbone", "heads"]),
+    output:
+        png=report("reports/fig5_{dataset}.png", caption="../report/fig5.rst", category="EOS paper",
+                   subcategory="Fig. 5", labels={"figure": "5", "dataset": "{dataset}"}),
+        csv="reports/fig5_{dataset}.csv",
+    log:
+        "logs/fig5_weight_norms/{dataset}.log",
+    benchmark:
+        "benchmarks/fig5_weight_norms/{dataset}.tsv"
+    params:
+        runs=lambda wc: dataset_runs(wc.dataset),
+        methods=METHODS,
+        title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
+        code=code_hash("figures", "analysis"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/fig5_weight_norms.py"
+
+
+def _tsne_run():
+    dataset, loss, cut, _ = tsne_choice()
+    need_loss(loss, "reports/fig6.png")
+    return run_paths(dataset, cut, loss)
+
+
+rule fig6_tsne:
+    input:
+        lambda wc: run_inputs([_tsne_run()], ["train", "oversampled"]),
+    output:
+        png=report("reports/fig6.png", caption="../report/fig6.rst", category="EOS paper", subcategory="Fig. 6",
+                   labels={"figure": "6"}),
+        csv="reports/fig6.csv",
+    log:
+        "logs/fig6_tsne/fig6.log",
+    benchmark:
+        "benchmarks/fig6_tsne/fig6.tsv"
+    params:
+        run=lambda wc: _tsne_run(),
+        methods=METHODS,
+        tsne=dict(config["analysis"]["tsne"]),
+        title=lambda wc: config["datasets"][tsne_choice()[0]].get("title", tsne_choice()[0]),
+        seed=config["seed"],
+        code=code_hash("figures", "embeddings"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    script:
+        "../scripts/fig6_tsne.py"
+
+
+def _curve_runs():
+    loss = config["analysis"]["head_curve"]["loss"]
+    need_loss(loss, "reports/fig7.png")
+    return {config["datasets"][d].get("title", d): run_paths(d, CUTS[0], loss) for d in DATASETS}
+
+
+rule fig7_head_curve:
+    input:
+        lambda wc: run_inputs(list(_curve_runs().values()), ["test", "oversampled"]),
+    output:
+        png=report("reports/fig7.png", caption="../report/fig7.rst", category="EOS paper", subcategory="Fig. 7",
+                   labels={"figure": "7"}),
+        csv="reports/fig7.csv",
+    log:
+        "logs/fig7_head_curve/fig7.log",
+    benchmark:
+        "benchmarks/fig7_head_curve/fig7.tsv"
+    params:
+        runs=lambda wc: _curve_runs(),
+        curve=dict(config["analysis"]["head_curve"]),
+        head_training=dict(config["head_training"]),
+        loss_options=lambda wc: dict(config["loss_options"].get(config["analysis"]["head_curve"]["loss"].split("-")[0], {})),
+        seed=config["seed"],
+        code=code_hash("figures", "heads", "losses", "embeddings"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    script:
+        "../scripts/fig7_head_curve.py"
+
+
+def table1_inputs(wildcards):
+    need_loss("ce", "reports/table1.csv")
+    return expand("data/pixel_metrics/{dataset}/cut{cut}/metrics.csv", dataset=DATASETS, cut=CUTS) + expand(
+        "data/metrics/{dataset}/cut{cut}/ce/metrics.csv", dataset=DATASETS, cut=CUTS)
+
+
+rule table1:
+    input:
+        table1_inputs,
+    output:
+        csv=report("reports/table1.csv", caption="../report/table1.rst", category="EOS paper",
+                   subcategory="Table I", labels={"table": "I"}),
+        md="reports/table1.md",
+    log:
+        "logs/table1/table1.log",
+    benchmark:
+        "benchmarks/table1/table1.tsv"
+    params:
+        datasets=DATASETS,
+        methods=[f"pre_{m}" for m in PIXEL_METHODS] + [s for s in ("smote", "bsmote", "balsvm") if s in SAMPLERS],
+        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        code=code_hash("reports"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/table1.py"
+
+
+def runtime_benchmarks():
+    """{dataset: {pipeline: [benchmark tsv, ...]}}: the stages of each pipeline, all cuts."""
+    need_loss("ce", "reports/runtime.csv")
+    out = {}
+    for d in DATASETS:
+        pipes = {}
+        for m in PIXEL_METHODS:
+            files = [f"benchmarks/train_pixel_backbone/{d}_cut{c}_{m}.tsv" for c in CUTS]
+            if m != "remix":
+                files += [f"benchmarks/oversample_pixels/{d}_cut{c}_{m}.tsv" for c in CUTS]
+            pipes[f"pixel_{m}" if m != "remix" else "remix"] = files
+        if "eos" in SAMPLERS:
+            pipes["three_phase_eos"] = [f for c in CUTS for f in (
+                f"benchmarks/train_backbone/{d}_cut{c}_ce.tsv", f"benchmarks/export_embeddings/{d}_cut{c}_ce.tsv",
+                f"benchmarks/oversample_embeddings/{d}_cut{c}_ce_eos.tsv",
+                f"benchmarks/retrain_head/{d}_cut{c}_ce_eos.tsv")]
+        out[d] = pipes
+    return out
+
+
+rule runtime_table:
+    input:
+        lambda wc: [f for d in runtime_benchmarks().values() for fs in d.values() for f in fs],
+    output:
+        report("reports/runtime.csv", caption="../report/runtime.rst", category="EOS paper",
+               subcategory="Efficiency", labels={"table": "run time"}),
+    log:
+        "logs/runtime_table/runtime.log",
+    benchmark:
+        "benchmarks/runtime_table/runtime.tsv"
+    params:
+        benchmarks=lambda wc: runtime_benchmarks(),
+        code=code_hash("figures"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/runtime_table.py"
+
+
+rule eos_paper:
+    input:
+        "reports/table1.csv",
+        "reports/table2.csv",
+        expand("reports/fig3_{dataset}.png", dataset=DATASETS),
+        "reports/fig4.png",
+        expand("reports/fig5_{dataset}.png", dataset=DATASETS),
+        "reports/fig6.png",
+        "reports/fig7.png",
+        "reports/runtime.csv",
