@@ -3,6 +3,8 @@ import os
 import re
 import sys
 
+from snakemake.exceptions import WorkflowError
+
 from pipeline_lib.codehash import code_hash
 from pipeline_lib.config import ConfigError, load_schema, training_settings, validate
 
