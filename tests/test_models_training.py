@@ -167,3 +167,17 @@ def test_remix_training_runs_and_is_deterministic(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
     plain, _ = train_backbone(x, y, **{**kw, "cfg": TrainConfig(epochs=2, batch_size=32, crop_padding=1, seed=3)})
     assert not torch.equal(plain.head.weight, m1.head.weight)
+
+
+def test_remix_mixed_loss_is_ce_on_mixed_one_hot_labels():
+    """The loop mixes the losses of the two label sets; for CE that equals CE on mixed one-hot labels."""
+    from pipeline_lib.losses import make_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(6, 4)
+    ya, yb, lam = torch.tensor([0, 1, 2, 3, 0, 1]), torch.tensor([3, 3, 0, 1, 2, 2]), 0.3
+    ce = make_loss("ce", [1, 1, 1, 1])
+    mixed = lam * ce(logits, ya) + (1 - lam) * ce(logits, yb)
+    soft = lam * torch.nn.functional.one_hot(ya, 4) + (1 - lam) * torch.nn.functional.one_hot(yb, 4)
+    expected = -(soft * torch.log_softmax(logits, 1)).sum(1).mean()
+    torch.testing.assert_close(mixed, expected)

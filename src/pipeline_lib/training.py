@@ -180,7 +180,7 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
     settings) training resumes after its last completed epoch.
     """
     device = pick_device(cfg.device)
-    base_loss, drw = parse_loss_name(loss)
+    _, drw = parse_loss_name(loss)
     cls_counts = np.bincount(labels, minlength=num_classes).tolist()
     torch.manual_seed(cfg.seed)
     model = build_model(arch, num_classes, images.shape[-1], normed_head=uses_normed_head(loss)).to(device)

@@ -31,11 +31,6 @@ wildcard_constraints:
     sampler=_alternatives(SAMPLERS),
 
 
-def dataset_cfg(wildcards):
-    """The config block of one dataset (plain dict, for params)."""
-    return dict(config["datasets"][wildcards.dataset])
-
-
 def fetch_params(wildcards):
     ds = config["datasets"][wildcards.dataset]
     keys = ("source", "root", "download", "path", "image_size", "test_per_class", "split_seed")
