@@ -1,12 +1,10 @@
-import copy
 import re
-import os
 
 import pytest
 import yaml
 
 from conftest import REPO
-from pipeline_lib.config import ConfigError, load_schema, training_settings, validate
+from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
 
 SCHEMA = load_schema(str(REPO / "workflow/schemas/config.schema.yaml"))
 
@@ -83,3 +81,13 @@ def test_analysis_settings_must_match_the_runs(mutate, expected):
     mutate(cfg)
     with pytest.raises(ConfigError, match=re.escape(expected)):
         validate(cfg, SCHEMA)
+        check_analysis(cfg)
+
+
+def test_table2_only_config_needs_no_analysis_runs():
+    """Defaults of analysis.* (loss ce, samplers eos+smote) must not reject a config without them."""
+    cfg = default_config()
+    cfg.update(losses=["ldam"], samplers=["bsmote"])
+    validate(cfg, SCHEMA)
+    with pytest.raises(ConfigError, match="analysis.tsne.loss = 'ce'"):
+        check_analysis(cfg)

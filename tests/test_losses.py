@@ -6,7 +6,6 @@ plain math / numpy in float64 (not with the torch code under test).
 
 import math
 
-import numpy as np
 import pytest
 import torch
 

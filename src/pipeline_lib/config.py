@@ -63,12 +63,12 @@ def validate(config: dict, schema: dict) -> dict:
                 if not os.path.isdir(os.path.join(path, split)):
                     raise ConfigError(f"datasets.{name}.path = {path!r}: folder {os.path.join(path, split)!r} "
                                       "does not exist (expected <path>/train/<class>/* and <path>/test/<class>/*)")
-    _check_analysis(config)
     return config
 
 
-def _check_analysis(config: dict) -> None:
-    """Analysis settings must point at runs the config makes."""
+def check_analysis(config: dict) -> None:
+    """Analysis settings (filled with schema defaults) must point at runs the config makes.  Called when
+    a figure that needs them is requested, so a config without e.g. 'ce' can still build Table II."""
     an = config.get("analysis", {})
     tsne, curve = an.get("tsne", {}), an.get("head_curve", {})
     for where, loss in (("analysis.tsne.loss", tsne.get("loss")), ("analysis.head_curve.loss", curve.get("loss"))):

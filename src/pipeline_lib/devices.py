@@ -4,7 +4,7 @@ Snakemake limits how many GPU jobs run at once (``--resources gpu=N``) but does 
 job should use (it sets no ``CUDA_VISIBLE_DEVICES``).  :func:`claim_gpu` lets each job take the first
 GPU nobody else holds, through an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock`` that lasts as long
 as the process.  Under SLURM (or any scheduler that sets ``CUDA_VISIBLE_DEVICES``) each job sees only
-its own GPUs, so the claim simply takes the first visible one.
+its own GPUs, so the caller (``training.pick_device``) uses the first visible one without a lock.
 """
 from __future__ import annotations
 

@@ -22,21 +22,22 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 
 META_KEY = b"pipeline_lib"
 BASE_COLUMNS = ("sample_id", "label", "pred", "is_synthetic")
 
 
-@torch.no_grad()
-def extract(model, x: torch.Tensor, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def extract(model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """(features float32 (N, 64), predictions int64 (N,)) of a normalised image tensor, eval mode."""
+    import torch  # here, so that reading / writing Parquet does not import torch
+
     model.eval()
     feats, preds = [], []
-    for i in range(0, len(x), batch_size):
-        f = model.features(x[i:i + batch_size])
-        feats.append(f.float().cpu())
-        preds.append(model.head(f).argmax(1).cpu())
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            f = model.features(x[i:i + batch_size])
+            feats.append(f.float().cpu())
+            preds.append(model.head(f).argmax(1).cpu())
     return torch.cat(feats).numpy().astype(np.float32), torch.cat(preds).numpy().astype(np.int64)
 
 

@@ -31,11 +31,14 @@ def _save(fig, png: str, frame: pd.DataFrame, csv: str) -> pd.DataFrame:
     return frame
 
 
+def _train_path(run: dict, method: str) -> str:
+    """Train embeddings of a run as seen by ``method``: 'baseline' the originals, a sampler its
+    oversampled file (synthetic rows included)."""
+    return run["train"] if method == "baseline" else run["oversampled"][method]
+
+
 def _train_of(run: dict, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Train embeddings of a run as seen by ``method`` ('baseline': the originals; a sampler: its
-    oversampled file, synthetic rows included)."""
-    path = run["train"] if method == "baseline" else run["oversampled"][method]
-    df, _ = emb.read(path)
+    df, _ = emb.read(_train_path(run, method))
     return emb.features(df), df["label"].to_numpy()
 
 
@@ -48,11 +51,13 @@ def gap_per_class(runs: list[dict], methods: list[str], out_png: str, out_csv: s
     for run in runs:
         test, meta = emb.read(run["test"])
         C = len(meta["class_names"])
+        test_X, test_y = emb.features(test), test["label"].to_numpy()
         train_df, _ = emb.read(run["train"])
         counts = np.bincount(train_df["label"], minlength=C)
         for method in methods:
-            X, y = _train_of(run, method)
-            gap = analysis.generalization_gap(X, y, emb.features(test), test["label"].to_numpy(), C)
+            X, y = (emb.features(train_df), train_df["label"].to_numpy()) if method == "baseline" else \
+                _train_of(run, method)
+            gap = analysis.generalization_gap(X, y, test_X, test_y, C)
             rows += [dict(cut=run["cut"], loss=loss_display(run["loss"]), method=METHOD_NAMES[method], class_index=c,
                           n_train=int(counts[c]), gap=float(gap[c])) for c in range(C)]
     per_cut = pd.DataFrame(rows)
@@ -136,20 +141,17 @@ def head_weight_norms(runs: list[dict], methods: list[str], out_png: str, out_cs
     return _save(fig, out_png, frame, out_csv)
 
 
-def tsne_panels(run: dict, methods: list[str], classes: list[int], out_png: str, out_csv: str, *,
+def tsne_panels(run: dict, methods: list[str], classes: list[int], names: list[str], out_png: str, out_csv: str, *,
                 max_points_per_class: int, perplexity: float, seed: int, title: str = "") -> pd.DataFrame:
     """Fig. 6: t-SNE (scikit-learn) of the training embeddings of two classes, one panel per method,
     synthetic rows drawn distinctly.  At most ``max_points_per_class`` real and as many synthetic rows
     per class and panel (seeded subsample)."""
     from sklearn.manifold import TSNE
 
-    _, meta = emb.read(run["train"])
-    names = meta["class_names"]
     rng = np.random.RandomState(seed)
     rows = []
     for method in methods:
-        path = run["train"] if method == "baseline" else run["oversampled"][method]
-        df, _ = emb.read(path)
+        df, _ = emb.read(_train_path(run, method))
         keep = []
         for c in classes:
             for syn in (False, True):
@@ -181,18 +183,14 @@ def head_curves(runs_by_dataset: dict[str, dict], samplers: list[str], epochs: i
                 loss_options: dict, seed: int, out_png: str, out_csv: str) -> pd.DataFrame:
     """Fig. 7: train and test BAC of the retrained head after every epoch, for each sampler (the
     pipeline's own head training, run for ``epochs`` epochs)."""
-    from .heads import HeadConfig, train_head
+    from .heads import fit_from_files
 
     rows = []
     for ds, run in runs_by_dataset.items():
-        test, meta = emb.read(run["test"])
         for sampler in samplers:
-            train, _ = emb.read(run["oversampled"][sampler])
-            counts = np.bincount(train.loc[~train["is_synthetic"], "label"], minlength=len(meta["class_names"]))
-            cfg = HeadConfig(**{**head_training, "epochs": epochs}, seed=seed, loss_options=loss_options)
-            _, hist = train_head(emb.features(train), train["label"].to_numpy(), num_classes=len(meta["class_names"]),
-                                 loss=run["loss"], cls_counts=counts.tolist(), cfg=cfg, X_test=emb.features(test),
-                                 y_test=test["label"].to_numpy())
+            _, hist, *_ = fit_from_files(run["oversampled"][sampler], run["test"], loss=run["loss"],
+                                         training={**head_training, "epochs": epochs}, loss_options=loss_options,
+                                         seed=seed)
             for h in hist:
                 for split in ("train", "test"):
                     rows.append(dict(dataset=ds, method=METHOD_NAMES[sampler], epoch=h["epoch"], split=split,
@@ -276,6 +274,6 @@ def tsne_figure(run: dict, methods: list[str], tsne: dict, out_png: str, out_csv
     train, meta = emb.read(run["train"])
     names = meta["class_names"]
     classes = resolve_classes(tsne.get("classes"), names, np.bincount(train["label"], minlength=len(names)))
-    return tsne_panels(run, methods, classes, out_png, out_csv, max_points_per_class=tsne["max_points_per_class"],
+    return tsne_panels(run, methods, classes, names, out_png, out_csv, max_points_per_class=tsne["max_points_per_class"],
                        perplexity=tsne["perplexity"], seed=seed,
                        title=f"{title}: {names[classes[0]]} vs {names[classes[1]]}".strip(": "))

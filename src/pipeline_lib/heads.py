@@ -93,12 +93,10 @@ def load_head(path: str) -> tuple[nn.Linear, dict]:
     return head.eval(), {k: v for k, v in ckpt.items() if k != "state_dict"}
 
 
-def retrain_stage(train_parquet: str, test_parquet: str, out_head: str, out_predictions: str, out_history: str,
-                  *, loss: str, training: dict, loss_options: dict, seed: int) -> None:
-    """The ``retrain_head`` rule: fit a new head on (oversampled) train embeddings, predict the test
-    embeddings, write the head, the test predictions (Parquet) and the per-epoch log (CSV)."""
-    import pandas as pd
-
+def fit_from_files(train_parquet: str, test_parquet: str, *, loss: str, training: dict, loss_options: dict,
+                   seed: int):
+    """Train a head on a (oversampled) train-embedding file, tracking the test file every epoch.
+    Returns ``(head, history, meta of the train file, test frame, meta of the test file)``."""
     from . import embeddings as emb
 
     train, meta = emb.read(train_parquet)
@@ -110,6 +108,19 @@ def retrain_stage(train_parquet: str, test_parquet: str, out_head: str, out_pred
     head, history = train_head(emb.features(train), train["label"].to_numpy(), num_classes=num_classes,
                                loss=loss, cls_counts=cls_counts, cfg=cfg, X_test=emb.features(test),
                                y_test=test["label"].to_numpy())
+    return head, history, meta, test, test_meta
+
+
+def retrain_stage(train_parquet: str, test_parquet: str, out_head: str, out_predictions: str, out_history: str,
+                  *, loss: str, training: dict, loss_options: dict, seed: int) -> None:
+    """The ``retrain_head`` rule: fit a new head on (oversampled) train embeddings, predict the test
+    embeddings, write the head, the test predictions (Parquet) and the per-epoch log (CSV)."""
+    import pandas as pd
+
+    from . import embeddings as emb
+
+    head, history, meta, test, test_meta = fit_from_files(train_parquet, test_parquet, loss=loss, training=training,
+                                                          loss_options=loss_options, seed=seed)
     save_head(out_head, head, loss=loss, sampler=meta.get("sampler"), backbone_sha256=meta["backbone_sha256"])
     pred = _pred(head, torch.as_tensor(emb.features(test)))
     out = pd.DataFrame({"sample_id": test["sample_id"].to_numpy(), "label": test["label"].to_numpy(),

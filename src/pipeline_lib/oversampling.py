@@ -492,7 +492,7 @@ def resample_file(in_parquet: str, out_parquet: str, name: str, *, random_state:
     from . import embeddings as emb
 
     df, meta = emb.read(in_parquet)
-    options = dict(options or {})
+    options = fit_neighbours_to_classes(name, df["label"].to_numpy(), dict(options or {}))  # as used
     X_res, y_res, syn = resample_embeddings(emb.features(df), df["label"].to_numpy(), name, random_state, **options)
     n = len(df)
     out = emb.make_frame(np.r_[df["sample_id"].to_numpy(), -np.ones(len(y_res) - n, np.int64)], y_res,

@@ -11,8 +11,7 @@ TABLE2_METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}
 
 
 TABLE1_NAMES = {"pre_smote": "Pre-SMOTE", "pre_bsmote": "Pre-BSMOTE", "pre_balsvm": "Pre-BalSVM",
-                "pre_remix": "REMIX", "smote": "Post-SMOTE", "bsmote": "Post-BSMOTE", "balsvm": "Post-BalSVM",
-                "eos": "Post-EOS"}
+                "pre_remix": "REMIX", "smote": "Post-SMOTE", "bsmote": "Post-BSMOTE", "balsvm": "Post-BalSVM"}
 
 
 def loss_display(loss: str) -> str:

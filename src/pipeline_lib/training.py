@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .losses import drw_weight_for_epoch, make_loss, parse_loss_name, uses_normed_head
 from .metrics import macro_f1
@@ -70,7 +69,8 @@ def pick_device(name: str = "auto") -> torch.device:
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False")
     from .devices import claim_gpu
 
-    index = claim_gpu(torch.cuda.device_count())
+    # a SLURM job sees only the GPUs allotted to it; elsewhere jobs claim a GPU index each
+    index = 0 if os.environ.get("SLURM_JOB_ID") else claim_gpu(torch.cuda.device_count())
     torch.cuda.set_device(index)
     return torch.device("cuda", index)
 
@@ -192,7 +192,8 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
         model = model.to(memory_format=torch.channels_last)
 
     x = to_tensor(images, mean, std, device)
-    y = torch.as_tensor(labels, dtype=torch.long, device=device)
+    y_cpu = torch.as_tensor(labels, dtype=torch.long)
+    y = y_cpu.to(device)
     pad_value = ((0.0 - torch.as_tensor(np.asarray(mean, np.float32))) /
                  torch.as_tensor(np.asarray(std, np.float32))).to(device)
     xt = to_tensor(test_images, mean, std, device) if cfg.select_on == "test" else None
@@ -220,12 +221,13 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
             w = drw_weight_for_epoch(cls_counts, epoch, cfg.epochs)
             criterion.set_class_weight(None if w is None else w.to(device))
         model.train()
-        perm = torch.randperm(n, generator=gen).to(device)
+        perm_cpu = torch.randperm(n, generator=gen)
+        perm = perm_cpu.to(device)
         total, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
-            if cfg.remix_alpha:
-                idx = idx[remix_positions(y[idx], gen).to(device)]
+            if cfg.remix_alpha:  # balancing uses the CPU copy of the labels: no device sync
+                idx = idx[remix_positions(y_cpu[perm_cpu[i:i + cfg.batch_size]], gen).to(device)]
             xb = augment(x[idx], cfg.crop_padding, cfg.flip, gen, pad_value)
             yb = y[idx]
             if cfg.remix_alpha:  # mixup of inputs and one-hot labels: CE is linear in the target
@@ -293,6 +295,9 @@ def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: st
     model, history = train_backbone(
         x_train, y_train, num_classes=data.num_classes, arch=arch, loss=loss, cfg=cfg,
         mean=mean, std=std, test_images=data.test_x, test_labels=data.test_y, checkpoint=checkpoint, log=log)
+    if out_predictions:  # on the training device, before moving the model off it
+        device = next(model.parameters()).device
+        pred = predict(model, to_tensor(data.test_x, mean, std, device)).cpu().numpy()
     model = model.cpu()
     save_backbone(out_model, model, arch=arch, num_classes=data.num_classes,
                   in_channels=int(data.train_x.shape[-1]), normed_head=uses_normed_head(loss), loss=loss,
@@ -300,7 +305,6 @@ def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: st
                   select_on=cfg.select_on, epochs=cfg.epochs)
     pd.DataFrame(history).to_csv(out_history, index=False)
     if out_predictions:
-        pred = predict(model, to_tensor(data.test_x, mean, std, "cpu")).numpy()
         out = pd.DataFrame({"sample_id": np.arange(len(pred)), "label": data.test_y, "pred": pred.astype(np.int64)})
         out.attrs = {"class_names": list(data.class_names), "loss": loss}
         out.to_parquet(out_predictions, index=False)

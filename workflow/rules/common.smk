@@ -6,7 +6,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from pipeline_lib.codehash import code_hash
-from pipeline_lib.config import ConfigError, load_schema, training_settings, validate
+from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
 
 try:
     validate(config, load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
@@ -65,10 +65,6 @@ def sampler_params(wildcards):
     return {"options": dict(config["oversampling"].get(wildcards.sampler, {})), "seed": config["seed"]}
 
 
-def run_dir(prefix):
-    return prefix + "/{dataset}/cut{cut}/{loss}"
-
-
 def all_metrics():
     return expand("data/metrics/{dataset}/cut{cut}/{loss}/metrics.csv", dataset=DATASETS, cut=CUTS, loss=LOSSES)
 
@@ -114,9 +110,16 @@ def dataset_runs(dataset, losses=None, cuts=None):
 
 
 def tsne_choice():
-    """(dataset, loss, cut, [class_a, class_b]) of Fig. 6; classes as indices resolved at run time."""
+    """(dataset, loss, cut) of Fig. 6 (its classes are resolved at run time from the class names)."""
     t = config["analysis"]["tsne"]
-    return t.get("dataset", DATASETS[0]), t["loss"], CUTS[0], t.get("classes")
+    return t.get("dataset", DATASETS[0]), t["loss"], CUTS[0]
+
+
+def need_analysis(target):
+    try:
+        check_analysis(config)
+    except ConfigError as err:
+        raise WorkflowError(f"{target}: {err}")
 
 
 def need_loss(loss, target):

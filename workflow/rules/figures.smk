@@ -16,7 +16,7 @@ rule fig3_generalization_gap:
         runs=lambda wc: dataset_runs(wc.dataset),
         methods=METHODS,
         title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
-        code=code_hash("figures", "analysis", "embeddings"),
+        code=code_hash("figures", "analysis", "embeddings", "reports"),
     threads: 1
     resources:
         mem_mb=8000,
@@ -39,7 +39,7 @@ rule fig4_gap_tp_fp:
         "benchmarks/fig4_gap_tp_fp/fig4.tsv"
     params:
         runs={config["datasets"][d].get("title", d): dataset_runs(d) for d in DATASETS},
-        code=code_hash("figures", "analysis", "embeddings"),
+        code=code_hash("figures", "analysis", "embeddings", "reports"),
     threads: 1
     resources:
         mem_mb=8000,
@@ -64,7 +64,7 @@ rule fig5_weight_norms:
         runs=lambda wc: dataset_runs(wc.dataset),
         methods=METHODS,
         title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
-        code=code_hash("figures", "analysis"),
+        code=code_hash("figures", "analysis", "embeddings", "reports"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -75,8 +75,8 @@ rule fig5_weight_norms:
 
 
 def _tsne_run():
-    dataset, loss, cut, _ = tsne_choice()
-    need_loss(loss, "reports/fig6.png")
+    need_analysis("reports/fig6.png")
+    dataset, loss, cut = tsne_choice()
     return run_paths(dataset, cut, loss)
 
 
@@ -97,7 +97,7 @@ rule fig6_tsne:
         tsne=dict(config["analysis"]["tsne"]),
         title=lambda wc: config["datasets"][tsne_choice()[0]].get("title", tsne_choice()[0]),
         seed=config["seed"],
-        code=code_hash("figures", "embeddings"),
+        code=code_hash("figures", "embeddings", "reports"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -107,8 +107,8 @@ rule fig6_tsne:
 
 
 def _curve_runs():
+    need_analysis("reports/fig7.png")
     loss = config["analysis"]["head_curve"]["loss"]
-    need_loss(loss, "reports/fig7.png")
     return {config["datasets"][d].get("title", d): run_paths(d, CUTS[0], loss) for d in DATASETS}
 
 
@@ -129,7 +129,7 @@ rule fig7_head_curve:
         head_training=dict(config["head_training"]),
         loss_options=lambda wc: dict(config["loss_options"].get(config["analysis"]["head_curve"]["loss"].split("-")[0], {})),
         seed=config["seed"],
-        code=code_hash("figures", "heads", "losses", "embeddings"),
+        code=code_hash("figures", "heads", "losses", "embeddings", "reports", "training", "metrics"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -201,7 +201,7 @@ rule runtime_table:
         "benchmarks/runtime_table/runtime.tsv"
     params:
         benchmarks=lambda wc: runtime_benchmarks(),
-        code=code_hash("figures"),
+        code=code_hash("figures", "reports"),
     threads: 1
     resources:
         mem_mb=2000,
