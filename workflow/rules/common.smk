@@ -37,13 +37,18 @@ def fetch_params(wildcards):
     return {k: ds[k] for k in keys if k in ds}
 
 
+def loss_options_of(loss):
+    """The loss_options block of a loss name (options of 'ldam' for 'ldam-drw'), as a plain dict."""
+    return dict(config["loss_options"].get(loss.split("-")[0], {}))
+
+
 def _backbone_hp(dataset, loss):
     ds = config["datasets"][dataset]
     return {
         "arch": ds["backbone"],
         "normalize": ds.get("normalize"),
         "training": training_settings(config, dataset),
-        "loss_options": dict(config["loss_options"].get(loss.split("-")[0], {})),
+        "loss_options": loss_options_of(loss),
         "seed": config["seed"],
     }
 
@@ -53,10 +58,9 @@ def backbone_params(wildcards):
 
 
 def head_params(wildcards):
-    base = wildcards.loss.split("-")[0]
     return {
         "training": dict(config["head_training"]),
-        "loss_options": dict(config["loss_options"].get(base, {})),
+        "loss_options": loss_options_of(wildcards.loss),
         "seed": config["seed"],
     }
 
@@ -105,8 +109,8 @@ def run_inputs(runs, keys):
     return files
 
 
-def dataset_runs(dataset, losses=None, cuts=None):
-    return [run_paths(dataset, c, l) for l in (losses or LOSSES) for c in (cuts or CUTS)]
+def dataset_runs(dataset):
+    return [run_paths(dataset, c, l) for l in LOSSES for c in CUTS]
 
 
 def tsne_choice():

@@ -127,7 +127,7 @@ rule fig7_head_curve:
         runs=lambda wc: _curve_runs(),
         curve=dict(config["analysis"]["head_curve"]),
         head_training=dict(config["head_training"]),
-        loss_options=lambda wc: dict(config["loss_options"].get(config["analysis"]["head_curve"]["loss"].split("-")[0], {})),
+        loss_options=lambda wc: loss_options_of(config["analysis"]["head_curve"]["loss"]),
         seed=config["seed"],
         code=code_hash("figures", "heads", "losses", "embeddings", "reports", "training", "metrics"),
     threads: 2
