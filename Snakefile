@@ -30,6 +30,8 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/reports.smk"
 include: "workflow/rules/pixel.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/tabular.smk"
+include: "workflow/rules/tabular_reports.smk"
 
 
 rule all:

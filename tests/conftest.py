@@ -9,6 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CIFAR_FOLDER = SHARED / "data" / "cifar10"
+IMBLEARN_HOME = SHARED / "data" / "imblearn"
 
 
 def snakemake_bin() -> str:
@@ -30,3 +31,14 @@ def cifar_folder():
     if not (CIFAR_FOLDER / "train").is_dir():
         pytest.skip(f"real CIFAR-10 copy not found at {CIFAR_FOLDER}")
     return CIFAR_FOLDER
+
+
+@pytest.fixture(scope="session")
+def imblearn_home():
+    """imbalanced-learn's cache of the five UCI sets (../shared in CI; REQUIRE_SHARED_DATA=1 makes it a
+    failure, not a skip, when it is missing)."""
+    if not (IMBLEARN_HOME / "zenodo").is_dir():
+        if os.environ.get("REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(f"REQUIRE_SHARED_DATA=1 but {IMBLEARN_HOME}/zenodo does not exist")
+        pytest.skip(f"imbalanced-learn data not found at {IMBLEARN_HOME}")
+    return IMBLEARN_HOME

@@ -63,7 +63,38 @@ def validate(config: dict, schema: dict) -> dict:
                 if not os.path.isdir(os.path.join(path, split)):
                     raise ConfigError(f"datasets.{name}.path = {path!r}: folder {os.path.join(path, split)!r} "
                                       "does not exist (expected <path>/train/<class>/* and <path>/test/<class>/*)")
+    check_tabular_names(config.get("tabular", {}))
     return config
+
+
+def check_tabular_names(tab: dict) -> None:
+    """Tabular data set names must be imbalanced-learn's; the figure data set one of them."""
+    if not tab:
+        return
+    from .datasets import imblearn_names
+
+    known = imblearn_names()
+    for name in tab.get("datasets", []):
+        if name not in known:
+            raise ConfigError(f"tabular.datasets: {name!r} is not an imbalanced-learn dataset; allowed: {', '.join(known)}")
+    fig = tab.get("analysis", {}).get("figure_dataset")
+    if fig is not None and fig not in tab["datasets"]:
+        raise ConfigError(f"tabular.analysis.figure_dataset = {fig!r} is not one of tabular.datasets: "
+                          f"{', '.join(tab['datasets'])}")
+
+
+def check_tabular_files(tab: dict) -> None:
+    """With downloading off, every tabular data set must already be in ``data_home`` (checked when a
+    tabular target is requested, so that a config for image targets only is not blocked)."""
+    if tab.get("download", True):
+        return
+    from .datasets import imblearn_file
+
+    for name in tab["datasets"]:
+        path = imblearn_file(name, tab.get("data_home"))
+        if not os.path.isfile(path):
+            raise ConfigError(f"tabular.data_home = {tab.get('data_home')!r}: {name} not found ({path}) and "
+                              "tabular.download is false")
 
 
 def check_analysis(config: dict) -> None:

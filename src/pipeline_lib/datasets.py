@@ -196,3 +196,49 @@ def _imagefolder(path: str | None, image_size: int | None) -> ImageArrays:
                                      "set datasets.<name>.image_size")
         out += [np.stack(imgs), np.asarray(ds.targets, np.int64)]
     return ImageArrays(*out, list(classes))
+
+
+# --- tabular benchmark sets (imbalanced-learn's Zenodo collection) -------------------------------------
+
+def imblearn_names() -> list[str]:
+    """The 27 names ``imblearn.datasets.fetch_datasets`` knows."""
+    from imblearn.datasets._zenodo import MAP_NAME_ID
+
+    return list(MAP_NAME_ID)
+
+
+def imblearn_file(name: str, data_home: str | None) -> str:
+    """Where ``fetch_datasets`` caches ``name`` (``<data_home>/zenodo/x<ID>data.npz``)."""
+    from imblearn.datasets._zenodo import MAP_NAME_ID, POST_FILENAME, PRE_FILENAME
+    from sklearn.datasets import get_data_home
+
+    return os.path.join(get_data_home(data_home), "zenodo", f"{PRE_FILENAME}{MAP_NAME_ID[name]}{POST_FILENAME}")
+
+
+def fetch_tabular(name: str, *, data_home: str | None = None, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(X float64, y int64)`` of an imbalanced-learn benchmark set through the library's own
+    ``fetch_datasets`` (which downloads the whole collection once when ``download`` is true).  The
+    sets are binary with labels -1 / 1 and 1 the minority; here y = 1 for the minority, else 0."""
+    from imblearn.datasets import fetch_datasets
+
+    if name not in imblearn_names():
+        raise DatasetUnavailable(f"unknown imbalanced-learn dataset {name!r}; allowed: {', '.join(imblearn_names())}")
+    if not download and not os.path.isfile(imblearn_file(name, data_home)):
+        raise DatasetUnavailable(f"{name}: {imblearn_file(name, data_home)} not found and downloading is off")
+    bunch = fetch_datasets(data_home=data_home, filter_data=(name,), download_if_missing=download)[name]
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = (np.asarray(bunch.target) == 1).astype(np.int64)
+    return X, y
+
+
+def stratified_split(X: np.ndarray, y: np.ndarray, *, seed: int, test_size: float = 0.3):
+    """Stratified train/test split (sklearn, ``random_state=seed``) and a StandardScaler fitted on the
+    train split only.  Returns ``(train_rows, test_rows, X_train, X_test, scaler)``; the row arrays
+    index ``X`` (ascending within each split's sampled order as sklearn returns it)."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    rows = np.arange(len(y))
+    train_rows, test_rows = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
+    scaler = StandardScaler().fit(X[train_rows])
+    return train_rows, test_rows, scaler.transform(X[train_rows]), scaler.transform(X[test_rows]), scaler

@@ -60,7 +60,12 @@ def make_frame(sample_id, label, pred, feats, is_synthetic=None) -> pd.DataFrame
 def write(path: str, df: pd.DataFrame, metadata: dict) -> None:
     """Write an embedding frame with its metadata (readable by plain pandas)."""
     check_schema(df)
-    meta = dict(metadata, feature_dim=int(len(df.columns) - len(BASE_COLUMNS)))
+    write_frame(path, df, dict(metadata, feature_dim=int(len(df.columns) - len(BASE_COLUMNS))))
+
+
+def write_frame(path: str, df: pd.DataFrame, meta: dict) -> None:
+    """Any frame as Parquet with ``meta`` as JSON key-value metadata that ``pandas.read_parquet``
+    restores as ``DataFrame.attrs`` (and :func:`read` returns)."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     blob = json.dumps(meta, sort_keys=True).encode()
     # PANDAS_ATTRS: pandas >= 2.1 restores it as DataFrame.attrs in pandas.read_parquet

@@ -125,7 +125,8 @@ def retrain_stage(train_parquet: str, test_parquet: str, out_head: str, out_pred
     pred = _pred(head, torch.as_tensor(emb.features(test)))
     out = pd.DataFrame({"sample_id": test["sample_id"].to_numpy(), "label": test["label"].to_numpy(),
                         "pred": pred.astype(np.int64)})
-    out.attrs = {k: test_meta[k] for k in ("dataset", "cut", "loss", "class_names", "backbone_sha256")}
+    out.attrs = {k: test_meta[k] for k in ("dataset", "cut", "run", "loss", "class_names", "backbone_sha256")
+                 if k in test_meta}
     out.attrs["sampler"] = meta.get("sampler")
     out.to_parquet(out_predictions, index=False)
     pd.DataFrame(history).to_csv(out_history, index=False)

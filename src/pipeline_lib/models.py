@@ -115,3 +115,37 @@ def load_backbone(path: str, map_location="cpu") -> tuple[ResNetCifar, dict]:
     model = build_model(meta["arch"], meta["num_classes"], meta["in_channels"], meta["normed_head"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), meta
+
+
+class TabularMLP(nn.Module):
+    """The dense 4-layer network of "How Data Augmentation Works with Imbalanced Data" (§IV-A):
+    d -> 100 -> 50 -> d//2 -> C with ReLU after each hidden layer (PyTorch default initialisation).
+
+    Split like :class:`ResNetCifar`: ``features(x)`` is the d//2-dimensional penultimate layer (after
+    its ReLU) that the latent-space samplers (EOS, DSM) work on, ``head`` the classification layer."""
+
+    def __init__(self, in_features: int, num_classes: int = 2):
+        super().__init__()
+        self.in_features, self.num_classes = int(in_features), int(num_classes)
+        hidden = max(1, self.in_features // 2)
+        self.encoder = nn.Sequential(nn.Linear(self.in_features, 100), nn.ReLU(), nn.Linear(100, 50), nn.ReLU(),
+                                     nn.Linear(50, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, self.num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
+
+
+def save_mlp(path: str, model: TabularMLP, **meta) -> None:
+    torch.save({"state_dict": model.state_dict(), "in_features": model.in_features,
+                "num_classes": model.num_classes, **meta}, path)
+
+
+def load_mlp(path: str) -> tuple[TabularMLP, dict]:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    model = TabularMLP(ckpt["in_features"], ckpt["num_classes"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval(), {k: v for k, v in ckpt.items() if k != "state_dict"}

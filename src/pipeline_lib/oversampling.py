@@ -74,6 +74,7 @@ import warnings
 
 import numpy as np
 from imblearn.over_sampling import (
+    ADASYN,
     SMOTE,
     BorderlineSMOTE,
     RandomOverSampler,
@@ -389,6 +390,91 @@ class BalancedSVM(_DenseFloatMixin, BaseOverSampler):
         return X_res, y_res
 
 
+class Remix:
+    """REMIX of Bellinger et al. with hard labels, for models trained once on a fixed data set (SVM, LG).
+
+    ReMix proper (what the tabular NN uses, :func:`pipeline_lib.training.train_mlp`) acts on every
+    mini-batch of every epoch: balance the batch by random oversampling of each class present to the
+    batch's largest class count and random subsampling back to the batch size, then mixup with one
+    ``lam ~ Beta(alpha, alpha)`` per batch and a random partner permutation, mixing inputs and one-hot
+    labels.  A scikit-learn SVM or logistic regression needs one data set with hard labels, so this
+    variant runs ``passes`` epochs of exactly that batch procedure over the shuffled training set (the
+    same balancing and lambda code as the NN) and keeps every mixed row with the label of its
+    dominant partner (``lam >= 0.5``: the batch row, else its partner), i.e. the mixed one-hot label
+    rounded.  The result has ``passes * len(X)`` rows, all of them mixtures, and is class-balanced in
+    expectation; there are no "original rows first".
+
+    After ``fit_resample``: ``sample_indices_`` = position in ``X`` of each row's dominant partner,
+    ``is_synthetic_`` = False only for rows that equal their dominant partner exactly
+    (``lam`` of exactly 0 or 1, or a row mixed with itself)."""
+
+    def __init__(self, alpha: float = 0.1, batch_size: int = 64, passes: int = 1, random_state=None):
+        self.alpha, self.batch_size, self.passes, self.random_state = alpha, batch_size, passes, random_state
+
+    def fit_resample(self, X, y):
+        import torch
+
+        from .training import remix_lambda, remix_positions
+
+        if not (self.alpha > 0 and self.batch_size >= 2 and self.passes >= 1):
+            raise ValueError(f"Remix needs alpha > 0, batch_size >= 2, passes >= 1; got {self!r}")
+        X, y = np.asarray(X), np.asarray(y)
+        labels = torch.as_tensor(y, dtype=torch.int64)
+        seed = _make_rng(self.random_state).integers(0, 2**62)
+        rows, sources, synthetic = [], [], []
+        for p in range(self.passes):
+            gen = torch.Generator().manual_seed(int(seed) + p)
+            perm = torch.randperm(len(y), generator=gen)
+            for i in range(0, len(y), self.batch_size):
+                idx = perm[i:i + self.batch_size]
+                idx = idx[remix_positions(labels[idx], gen)]
+                lam = remix_lambda(self.alpha, gen)
+                mate = idx[torch.randperm(len(idx), generator=gen)]
+                a, b = idx.numpy(), mate.numpy()
+                rows.append(lam * X[a] + (1 - lam) * X[b])
+                sources.append(a if lam >= 0.5 else b)
+                synthetic.append(np.full(len(a), 0.0 < lam < 1.0) & (a != b))
+        self.sample_indices_ = np.concatenate(sources).astype(np.int64)
+        self.is_synthetic_ = np.concatenate(synthetic)
+        return np.concatenate(rows), y[self.sample_indices_]
+
+    def __repr__(self):
+        return f"Remix(alpha={self.alpha}, batch_size={self.batch_size}, passes={self.passes})"
+
+
+REAL_SPACE_METHODS = ("ros", "smote", "adasyn", "remix")
+
+
+def augment_table(X, y, method: str, random_state, **options):
+    """Real-space augmentation of a tabular training set (the tabular study's ROS, SMOTE, ADASYN and
+    hard-label REMIX).  Returns ``(X_res, y_res, source, is_synthetic)``: ``source`` is, per row, the
+    position in ``X`` of the original row it is (originals), copies (ROS) or is dominated by (REMIX),
+    and -1 for SMOTE / ADASYN interpolations; ROS, SMOTE and ADASYN return the originals first."""
+    X, y = np.asarray(X), np.asarray(y)
+    n = len(X)
+    if method == "remix":
+        sampler = Remix(random_state=random_state, **options)
+        X_res, y_res = sampler.fit_resample(X, y)
+        return X_res, y_res, sampler.sample_indices_, sampler.is_synthetic_
+    if method == "ros":
+        sampler = RandomOverSampler(random_state=random_state, **options)
+    elif method == "smote":
+        sampler = SMOTE(random_state=random_state, **fit_neighbours_to_classes("smote", y, {"k_neighbors": 5,
+                                                                                              **options}))
+    elif method == "adasyn":
+        sampler = ADASYN(random_state=random_state, **{"n_neighbors": 5, **options})
+    else:
+        raise ValueError(f"unknown real-space method {method!r}; allowed: {', '.join(REAL_SPACE_METHODS)}")
+    X_res, y_res = _originals_first(sampler, X, y, method)
+    source = np.r_[np.arange(n), np.full(len(y_res) - n, -1)].astype(np.int64)
+    if method == "ros":  # the appended rows are copies: record which original each one copies
+        source = np.asarray(sampler.sample_indices_, np.int64)
+    is_synthetic = np.zeros(len(y_res), bool)
+    if method != "ros":
+        is_synthetic[n:] = True
+    return X_res, y_res, source, is_synthetic
+
+
 class Identity:
     """No-op sampler: ``fit_resample`` returns ``X, y`` unchanged."""
 
@@ -446,19 +532,9 @@ def fit_neighbours_to_classes(name: str, y, options: dict) -> dict:
     return dict(options, k_neighbors=int(minority.min() - 1))
 
 
-def resample_embeddings(X, y, name: str, random_state, **options):
-    """Oversample embeddings with the sampler ``name``.
-
-    Returns ``(X_res float32, y_res int64, is_synthetic bool)`` where
-    ``is_synthetic`` is True exactly for the rows appended after the
-    ``len(X)`` originals.  Raises ``RuntimeError`` if the sampler did not
-    return the original rows first and unchanged.
-    """
-    X = np.asarray(X)
-    y = np.asarray(y)
+def _originals_first(sampler, X: np.ndarray, y: np.ndarray, name: str):
+    """``sampler.fit_resample(X, y)``, checked to return the ``len(X)`` original rows first, unchanged."""
     n = len(X)
-    options = fit_neighbours_to_classes(name, y, options)
-    sampler = make_sampler(name, random_state, **options)
     X_res, y_res = sampler.fit_resample(X, y)
     X_res = np.asarray(X_res)
     y_res = np.asarray(y_res)
@@ -473,6 +549,23 @@ def resample_embeddings(X, y, name: str, random_state, **options):
         raise RuntimeError(
             f"sampler {name!r} broke the 'original rows first, unchanged' contract"
         )
+    return X_res, y_res
+
+
+def resample_embeddings(X, y, name: str, random_state, **options):
+    """Oversample embeddings with the sampler ``name``.
+
+    Returns ``(X_res float32, y_res int64, is_synthetic bool)`` where
+    ``is_synthetic`` is True exactly for the rows appended after the
+    ``len(X)`` originals.  Raises ``RuntimeError`` if the sampler did not
+    return the original rows first and unchanged.
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    n = len(X)
+    options = fit_neighbours_to_classes(name, y, options)
+    sampler = make_sampler(name, random_state, **options)
+    X_res, y_res = _originals_first(sampler, X, y, name)
     is_synthetic = np.zeros(len(X_res), dtype=bool)
     is_synthetic[n:] = True
     return (

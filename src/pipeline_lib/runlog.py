@@ -12,10 +12,10 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
         fh = open(log_path, "w", buffering=1)
         sys.stdout = sys.stderr = fh
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True)
-    try:
-        import torch
-
-        torch.set_num_threads(max(1, int(threads)))
-    except ImportError:  # pragma: no cover
-        pass
+    # torch only where the job uses it (importing it costs seconds per job): set the thread count now if it
+    # is loaded, else through OMP_NUM_THREADS, which torch reads when a later import loads it
+    n = max(1, int(threads))
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
     return logging.getLogger("pipeline_lib")

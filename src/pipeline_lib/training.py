@@ -310,3 +310,75 @@ def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: st
         out.to_parquet(out_predictions, index=False)
     if os.path.exists(checkpoint):
         os.remove(checkpoint)
+
+
+@dataclass
+class MLPConfig:
+    """Training of the tabular MLP (the paper gives no optimiser or schedule; these are ours, documented
+    in the README): Adam, constant learning rate, L2 weight decay ("all models use L2 weight
+    regularization"), shuffled mini-batches, the last epoch is kept (no test-set selection)."""
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    class_weight: str | None = None  # "balanced": CE weighted n / (C n_c), the NN's cost-sensitive method
+    remix_alpha: float | None = None  # REMIX (Bellinger et al.): balance each batch, then mixup
+
+
+def balanced_class_weight(y, num_classes: int) -> np.ndarray:
+    """scikit-learn's ``class_weight="balanced"``: n / (C * n_c)."""
+    counts = np.bincount(np.asarray(y), minlength=num_classes).astype(np.float64)
+    if (counts == 0).any():
+        raise ValueError(f"class_weight='balanced' needs every class in the training data; counts {counts.tolist()}")
+    return counts.sum() / (num_classes * counts)
+
+
+def train_mlp(X: np.ndarray, y: np.ndarray, cfg: MLPConfig, *, num_classes: int = 2, log=print):
+    """Train :class:`~pipeline_lib.models.TabularMLP` on the CPU; returns ``(model, history)``.
+
+    Each epoch draws its own generator from (seed, epoch), as the backbone loop does.  With
+    ``remix_alpha`` every mini-batch is balanced (:func:`remix_positions`) and then mixed with one
+    lambda ~ Beta(alpha, alpha) and a random partner permutation; the loss is the cross-entropy on the
+    mixed one-hot labels, i.e. ``lam * CE(y) + (1 - lam) * CE(y_partner)``."""
+    from .models import TabularMLP
+
+    torch.manual_seed(cfg.seed)
+    model = TabularMLP(X.shape[1], num_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    weight = None
+    if cfg.class_weight == "balanced":
+        weight = torch.as_tensor(balanced_class_weight(y, num_classes), dtype=torch.float32)
+    elif cfg.class_weight is not None:
+        raise ValueError(f"class_weight {cfg.class_weight!r} not allowed; allowed: balanced, None")
+    criterion = torch.nn.CrossEntropyLoss(weight=weight)
+    x = torch.as_tensor(np.array(X, np.float32))  # copies: Parquet-backed arrays are read-only
+    t = torch.as_tensor(np.array(y, np.int64))
+    n, history = len(t), []
+    for epoch in range(cfg.epochs):
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            if cfg.remix_alpha:
+                idx = idx[remix_positions(t[idx], gen)]
+                lam = remix_lambda(cfg.remix_alpha, gen)
+                mate = torch.randperm(len(idx), generator=gen)
+                xb, yb = x[idx], t[idx]
+                out = model(lam * xb + (1 - lam) * xb[mate])
+                loss = lam * criterion(out, yb) + (1 - lam) * criterion(out, yb[mate])
+            else:
+                loss = criterion(model(x[idx]), t[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        row = {"epoch": epoch + 1, "train_loss": total / n}
+        if not math.isfinite(row["train_loss"]):
+            raise FloatingPointError(f"training diverged at epoch {epoch + 1}: loss {row['train_loss']}")
+        history.append(row)
+    log(f"trained {cfg.epochs} epochs on {n} rows; final train loss {history[-1]['train_loss']:.4g}"
+        if history else "0 epochs")
+    return model.eval(), history

@@ -59,6 +59,7 @@ def backbone_params(wildcards):
 
 def head_params(wildcards):
     return {
+        "loss": wildcards.loss,
         "training": dict(config["head_training"]),
         "loss_options": loss_options_of(wildcards.loss),
         "seed": config["seed"],
@@ -66,7 +67,8 @@ def head_params(wildcards):
 
 
 def sampler_params(wildcards):
-    return {"options": dict(config["oversampling"].get(wildcards.sampler, {})), "seed": config["seed"]}
+    return {"name": wildcards.sampler, "options": dict(config["oversampling"].get(wildcards.sampler, {})),
+            "seed": config["seed"]}
 
 
 def all_metrics():
@@ -129,3 +131,87 @@ def need_analysis(target):
 def need_loss(loss, target):
     if loss not in LOSSES:
         raise WorkflowError(f"{target} needs the loss '{loss}' in config 'losses' (configured: {', '.join(LOSSES)})")
+
+
+# --- tabular study (workflow/rules/tabular.smk, tabular_reports.smk) ---------------------------------
+
+from pipeline_lib.config import check_tabular_files
+from pipeline_lib.tabular import AUGMENTED, LATENT, LATENT_SAMPLER
+from pipeline_lib.tabular import METHODS as TAB_METHODS
+
+TAB = config["tabular"]
+TAB_DATASETS = list(TAB["datasets"])
+TAB_RUNS = [int(r) for r in TAB["runs"]]
+
+
+wildcard_constraints:
+    tabular=_alternatives(TAB_DATASETS),
+    run=r"\d+",
+    model="svm|lg",
+    method=_alternatives(TAB_METHODS),
+    latent=_alternatives(LATENT),
+
+
+def tabular_source(wildcards):
+    """fetch_tabular's params; with downloading off, a missing file stops the plan with one line."""
+    try:
+        check_tabular_files(TAB)
+    except ConfigError as err:
+        raise WorkflowError(f"config error: {err}")
+    return {"data_home": TAB["data_home"], "download": TAB["download"]}
+
+
+def tab_seed(wildcards):
+    """Seed of the samplers and models of one run: config seed + run (the split's own seed is the run)."""
+    return config["seed"] + int(wildcards.run)
+
+
+def tab_dir(kind, dataset, run):
+    return f"data/tabular/{kind}/{dataset}/run{run}"
+
+
+def tab_training_set(wildcards):
+    """Base, CS and (for the NN, which mixes per batch) REMIX train on the split; the others on their
+    augmented set."""
+    nn_remix = wildcards.get("model", "nn") == "nn" and wildcards.method == "remix"
+    if wildcards.method in ("base", "cs") or nn_remix:
+        return f"{tab_dir('splits', wildcards.tabular, wildcards.run)}/train.parquet"
+    return f"{tab_dir('augmented', wildcards.tabular, wildcards.run)}/{wildcards.method}.parquet"
+
+
+def tab_run(dataset, run):
+    """Every model file of one tabular run (dataset x split seed) that the analyses read."""
+    models = tab_dir("models", dataset, run)
+    files = {
+        "svm": {m: f"{models}/svm/{m}/model.npz" for m in TAB_METHODS},
+        "lg": {m: f"{models}/lg/{m}/model.npz" for m in TAB_METHODS},
+        "nn": {**{m: f"{models}/nn/{m}/model.pt" for m in TAB_METHODS},
+               **{m: f"{models}/nn/{m}/head.pt" for m in LATENT}},
+    }
+    predictions = {f"{model}/{m}": f"{models}/{model}/{m}/test_predictions.parquet"
+                   for model in files for m in files[model]}
+    return {"dataset": dataset, "run": int(run), "train": f"{tab_dir('splits', dataset, run)}/train.parquet",
+            "test": f"{tab_dir('splits', dataset, run)}/test.parquet", "models": files, "predictions": predictions}
+
+
+def tab_runs():
+    return [tab_run(d, r) for d in TAB_DATASETS for r in TAB_RUNS]
+
+
+def tab_files(keys):
+    """Flat list of the files under ``keys`` ('test', 'models', 'predictions', ...) of every run."""
+    files = []
+    for run in tab_runs():
+        for key in keys:
+            value = run[key]
+            if isinstance(value, str):
+                files.append(value)
+            else:
+                for v in value.values():
+                    files += list(v.values()) if isinstance(v, dict) else [v]
+    return files
+
+
+def tab_figure_dataset():
+    fig = TAB["analysis"]["figure_dataset"]
+    return fig if fig else ("ozone_level" if "ozone_level" in TAB_DATASETS else TAB_DATASETS[0])

@@ -3,5 +3,5 @@ from pipeline_lib import oversampling, runlog
 
 log = runlog.setup(snakemake.log[0], snakemake.threads)
 p = snakemake.params.sampler
-oversampling.resample_file(snakemake.input[0], snakemake.output[0], snakemake.wildcards.sampler,
+oversampling.resample_file(snakemake.input[0], snakemake.output[0], p["name"],
                            random_state=p["seed"], options=p["options"], log=log.info)

@@ -4,5 +4,5 @@ from pipeline_lib import heads, runlog
 runlog.setup(snakemake.log[0], snakemake.threads)
 hp = snakemake.params.hp
 heads.retrain_stage(snakemake.input.train, snakemake.input.test, snakemake.output.head,
-                    snakemake.output.predictions, snakemake.output.history, loss=snakemake.wildcards.loss,
+                    snakemake.output.predictions, snakemake.output.history, loss=hp["loss"],
                     training=hp["training"], loss_options=hp["loss_options"], seed=hp["seed"])

@@ -1,0 +1,192 @@
+# Tabular study (How Data Augmentation Works / Hidden Influence of Latent Feature Magnitude):
+# fetch_tabular -> split_tabular -> augment_tabular -> fit_sklearn_model (SVM, LG) / train_tabular_nn (MLP)
+# and, for the NN's latent-space EOS and DSM, the image pipeline's own phase-2/3 rules:
+# export_tabular_embeddings -> oversample_tabular_embeddings -> retrain_tabular_head; then evaluate_tabular_run.
+
+
+rule fetch_tabular:
+    output:
+        "data/tabular/raw/{tabular}.parquet",
+    log:
+        "logs/fetch_tabular/{tabular}.log",
+    benchmark:
+        "benchmarks/fetch_tabular/{tabular}.tsv"
+    params:
+        source=tabular_source,
+        code=code_hash("tabular", "datasets", "embeddings"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    localrule: True  # downloads (when allowed) need the login node's network under SLURM
+    script:
+        "../scripts/tabular_stage.py"
+
+
+rule split_tabular:
+    input:
+        "data/tabular/raw/{tabular}.parquet",
+    output:
+        train="data/tabular/splits/{tabular}/run{run}/train.parquet",
+        test="data/tabular/splits/{tabular}/run{run}/test.parquet",
+    log:
+        "logs/split_tabular/{tabular}_run{run}.log",
+    benchmark:
+        "benchmarks/split_tabular/{tabular}_run{run}.tsv"
+    params:
+        test_size=TAB["test_size"],
+        code=code_hash("tabular", "datasets", "embeddings"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/tabular_stage.py"
+
+
+rule augment_tabular:
+    input:
+        "data/tabular/splits/{tabular}/run{run}/train.parquet",
+    output:
+        "data/tabular/augmented/{tabular}/run{run}/{method}.parquet",
+    wildcard_constraints:
+        method=_alternatives(AUGMENTED),
+    log:
+        "logs/augment_tabular/{tabular}_run{run}_{method}.log",
+    benchmark:
+        "benchmarks/augment_tabular/{tabular}_run{run}_{method}.tsv"
+    params:
+        options=lambda wc: dict(TAB["oversampling"][wc.method]),
+        seed=tab_seed,
+        code=code_hash("tabular", "oversampling", "training", "embeddings"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/tabular_stage.py"
+
+
+rule fit_sklearn_model:
+    input:
+        train=tab_training_set,
+        test="data/tabular/splits/{tabular}/run{run}/test.parquet",
+    output:
+        model="data/tabular/models/{tabular}/run{run}/{model}/{method}/model.npz",
+        predictions="data/tabular/models/{tabular}/run{run}/{model}/{method}/test_predictions.parquet",
+    log:
+        "logs/fit_sklearn_model/{tabular}_run{run}_{model}_{method}.log",
+    benchmark:
+        "benchmarks/fit_sklearn_model/{tabular}_run{run}_{model}_{method}.tsv"
+    params:
+        settings=lambda wc: dict(TAB[wc.model]),
+        seed=tab_seed,
+        code=code_hash("tabular", "embeddings"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/tabular_stage.py"
+
+
+rule train_tabular_nn:
+    input:
+        train=tab_training_set,
+        test="data/tabular/splits/{tabular}/run{run}/test.parquet",
+    output:
+        model="data/tabular/models/{tabular}/run{run}/nn/{method}/model.pt",
+        predictions="data/tabular/models/{tabular}/run{run}/nn/{method}/test_predictions.parquet",
+        history="data/tabular/models/{tabular}/run{run}/nn/{method}/training_log.csv",
+    log:
+        "logs/train_tabular_nn/{tabular}_run{run}_{method}.log",
+    benchmark:
+        "benchmarks/train_tabular_nn/{tabular}_run{run}_{method}.tsv"
+    params:
+        settings=dict(TAB["nn"]),
+        remix_alpha=TAB["oversampling"]["remix"]["alpha"],
+        seed=tab_seed,
+        code=code_hash("tabular", "training", "models", "embeddings"),
+    threads: 1  # a 4-layer MLP on a few thousand rows: one core each, jobs in parallel
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/tabular_stage.py"
+
+
+rule export_tabular_embeddings:
+    input:
+        model="data/tabular/models/{tabular}/run{run}/nn/base/model.pt",
+        train="data/tabular/splits/{tabular}/run{run}/train.parquet",
+        test="data/tabular/splits/{tabular}/run{run}/test.parquet",
+    output:
+        train="data/tabular/embeddings/{tabular}/run{run}/train.parquet",
+        test="data/tabular/embeddings/{tabular}/run{run}/test.parquet",
+    log:
+        "logs/export_tabular_embeddings/{tabular}_run{run}.log",
+    benchmark:
+        "benchmarks/export_tabular_embeddings/{tabular}_run{run}.tsv"
+    params:
+        code=code_hash("tabular", "embeddings", "models"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/tabular_stage.py"
+
+
+# Phases 2b and 3 of the NN's EOS / DSM are the image pipeline's rules, on other files.
+use rule oversample_embeddings as oversample_tabular_embeddings with:
+    input:
+        "data/tabular/embeddings/{tabular}/run{run}/train.parquet",
+    output:
+        "data/tabular/oversampled/{tabular}/run{run}/{latent}.parquet",
+    log:
+        "logs/oversample_tabular_embeddings/{tabular}_run{run}_{latent}.log",
+    benchmark:
+        "benchmarks/oversample_tabular_embeddings/{tabular}_run{run}_{latent}.tsv"
+    params:
+        sampler=lambda wc: {"name": LATENT_SAMPLER[wc.latent], "options": dict(TAB["latent"][wc.latent]),
+                            "seed": tab_seed(wc)},
+        code=code_hash("oversampling", "embeddings"),
+
+
+use rule retrain_head as retrain_tabular_head with:
+    input:
+        train="data/tabular/oversampled/{tabular}/run{run}/{latent}.parquet",
+        test="data/tabular/embeddings/{tabular}/run{run}/test.parquet",
+    output:
+        head="data/tabular/models/{tabular}/run{run}/nn/{latent}/head.pt",
+        predictions="data/tabular/models/{tabular}/run{run}/nn/{latent}/test_predictions.parquet",
+        history="data/tabular/models/{tabular}/run{run}/nn/{latent}/training_log.csv",
+    log:
+        "logs/retrain_tabular_head/{tabular}_run{run}_{latent}.log",
+    benchmark:
+        "benchmarks/retrain_tabular_head/{tabular}_run{run}_{latent}.tsv"
+    params:
+        hp=lambda wc: {"loss": "ce", "training": dict(TAB["head_training"]), "loss_options": {},
+                       "seed": tab_seed(wc)},
+        code=code_hash("heads", "losses", "embeddings"),
+
+
+rule evaluate_tabular_run:
+    input:
+        lambda wc: list(tab_run(wc.tabular, wc.run)["predictions"].values()),
+    output:
+        "data/tabular/metrics/{tabular}/run{run}.csv",
+    log:
+        "logs/evaluate_tabular_run/{tabular}_run{run}.log",
+    benchmark:
+        "benchmarks/evaluate_tabular_run/{tabular}_run{run}.tsv"
+    params:
+        predictions=lambda wc: tab_run(wc.tabular, wc.run)["predictions"],
+        code=code_hash("tabular", "metrics"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/tabular_stage.py"
