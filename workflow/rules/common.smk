@@ -198,17 +198,18 @@ def tab_runs():
     return [tab_run(d, r) for d in TAB_DATASETS for r in TAB_RUNS]
 
 
-def tab_files(keys):
-    """Flat list of the files under ``keys`` ('test', 'models', 'predictions', ...) of every run."""
+def tab_files(keys, models=("svm", "lg", "nn")):
+    """Flat list of the files under ``keys`` ('test', 'models', 'predictions') of every run, for ``models``."""
     files = []
     for run in tab_runs():
         for key in keys:
             value = run[key]
-            if isinstance(value, str):
-                files.append(value)
+            if key == "models":
+                files += [f for m in models for f in value[m].values()]
+            elif key == "predictions":
+                files += [f for k, f in value.items() if k.split("/")[0] in models]
             else:
-                for v in value.values():
-                    files += list(v.values()) if isinstance(v, dict) else [v]
+                files.append(value)
     return files
 
 

@@ -5,20 +5,21 @@
 TAB_AN = TAB["analysis"]
 TAB_METRICS = expand("data/tabular/metrics/{tabular}/run{run}.csv", tabular=TAB_DATASETS, run=TAB_RUNS)
 
-ANALYSES = {  # output name -> (files of every run it reads, its options)
-    "support_vectors": (["models"], {"mode": TAB_AN["sv_bookkeeping"]}),
-    "weights": (["models"], {"eps": TAB_AN["weight_change_eps"]}),
-    "top_features": (["test", "models", "predictions"], {"how": TAB_AN["magnitude"]}),
-    "ce_counts": (["test", "models", "predictions"], {"bias": TAB_AN["ce_bias"], "instances": TAB_AN["ce_instances"]}),
+ANALYSES = {  # output name -> (files of every run it reads, of which models, its options)
+    "support_vectors": (["models"], ["svm"], {"mode": TAB_AN["sv_bookkeeping"]}),
+    "weights": (["models"], ["lg", "nn"], {"eps": TAB_AN["weight_change_eps"]}),
+    "top_features": (["test", "models", "predictions"], ["lg", "nn"], {"how": TAB_AN["magnitude"]}),
+    "ce_counts": (["test", "models", "predictions"], ["lg", "svm"],
+                  {"bias": TAB_AN["ce_bias"], "instances": TAB_AN["ce_instances"]}),
 }
 
-for _name, (_keys, _options) in ANALYSES.items():
+for _name, (_keys, _models, _options) in ANALYSES.items():
 
     rule:
         name:
             f"analyse_{_name}"
         input:
-            tab_files(_keys),
+            tab_files(_keys, _models),
         output:
             f"data/tabular/analysis/{_name}.csv",
         log:
