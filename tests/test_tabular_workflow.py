@@ -108,14 +108,15 @@ def test_cpu_stages_are_byte_deterministic(tab_run):
     assert {f: sha(tab_run / f) for f in files} == before
 
 
-@pytest.mark.parametrize("tabular, expected", [
-    ({"datasets": ["ozone_level", "iris"]}, "tabular.datasets: 'iris' is not an imbalanced-learn dataset"),
-    ({"analysis": {"ce_bias": "largest"}}, "tabular.analysis.ce_bias = 'largest' is not allowed"),
-    ({"data_home": "/no/such/home"}, "tabular.data_home = '/no/such/home': ozone_level not found"),
+@pytest.mark.parametrize("tabular, target, expected", [
+    ({"datasets": ["ozone_level", "iris"]}, "da_tabular", "tabular.datasets: 'iris' is not an imbalanced-learn dataset"),
+    ({"analysis": {"ce_bias": "largest"}}, "da_tabular", "tabular.analysis.ce_bias = 'largest' is not allowed"),
+    ({"data_home": "/no/such/home"}, "da_tabular", "tabular.data_home = '/no/such/home': ozone_level not found"),
+    ({"svm": {"kernel": "rbf"}}, "magnitude_tabular", "tabular.svm.kernel = 'rbf': the magnitude analysis"),
 ])
-def test_bad_tabular_config_fails_before_any_job(tmp_path, imblearn_home, tabular, expected):
+def test_bad_tabular_config_fails_before_any_job(tmp_path, imblearn_home, tabular, target, expected):
     write_config(tmp_path, tab_config(imblearn_home, **tabular))
-    proc = run_snakemake(tmp_path, "--cores", "1", "da_tabular", check=False)
+    proc = run_snakemake(tmp_path, "--cores", "1", target, check=False)
     assert proc.returncode != 0
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if "config error:" in line]
     assert len(lines) == 1 and expected in lines[0], proc.stdout + proc.stderr

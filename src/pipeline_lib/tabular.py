@@ -4,7 +4,7 @@ analyses of "The Hidden Influence of Latent Feature Magnitude").
     fetch_stage       imbalanced-learn benchmark set -> data/tabular/raw/<set>.parquet
     split_stage       stratified 70:30 split (seed = run), StandardScaler fitted on train -> train/test Parquet
     augment_stage     real-space ROS / SMOTE / ADASYN / hard-label REMIX of the train split
-    fit_linear_stage  SVM or LG on base / CS / augmented data -> model.npz + test predictions
+    fit_sklearn_stage  SVM or LG on base / CS / augmented data -> model.npz + test predictions
     train_nn_stage    the 4-layer MLP on the same data (REMIX per mini-batch) -> model.pt + test predictions
     export_stage      the Base MLP's penultimate layer of train and test rows -> embedding Parquet files that
                       the image pipeline's own oversample_embeddings / retrain_head stages turn into EOS and
@@ -84,7 +84,7 @@ def _predictions(path: str, test: pd.DataFrame, pred, score, **meta) -> None:
     emb.write_frame(path, out, dict(meta, class_names=CLASS_NAMES))
 
 
-def make_linear_model(model: str, method: str, settings: dict, seed: int):
+def make_sklearn_model(model: str, method: str, settings: dict, seed: int):
     """SVC or LogisticRegression from the config block; ``class_weight="balanced"`` for CS."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
@@ -97,8 +97,8 @@ def make_linear_model(model: str, method: str, settings: dict, seed: int):
     raise ValueError(f"unknown linear model {model!r}; allowed: svm, lg")
 
 
-def fit_linear_stage(train: str, test: str, out_model: str, out_predictions: str, *, model: str, method: str,
-                     settings: dict, seed: int, log=print) -> None:
+def fit_sklearn_stage(train: str, test: str, out_model: str, out_predictions: str, *, model: str, method: str,
+                      settings: dict, seed: int, log=print) -> None:
     """Fit an SVM or LG; write what the analyses need (weights, support vectors with the identity of
     their training rows, convergence) to ``model.npz`` and the test predictions to Parquet.  A model
     that did not converge is reported in the log and recorded (``converged = False``), not silenced."""
@@ -107,7 +107,7 @@ def fit_linear_stage(train: str, test: str, out_model: str, out_predictions: str
     df, X, meta = read_table(train)
     te, X_te, test_meta = read_table(test)
     y = df["label"].to_numpy()
-    est = make_linear_model(model, method, settings, seed)
+    est = make_sklearn_model(model, method, settings, seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(X, y)

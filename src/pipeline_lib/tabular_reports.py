@@ -121,6 +121,8 @@ def collect_top_features(runs: list[dict], out_csv: str, how: str = "abs_of_mean
                                         "class": c, "feature": np.arange(mags.shape[1]), "magnitude": mags[c],
                                         "fallback": bool(fallback[c])}))
 
+    import torch
+
     for r in runs:
         test, X, _ = read_table(r["test"])
         y = test["label"].to_numpy()
@@ -128,8 +130,6 @@ def collect_top_features(runs: list[dict], out_csv: str, how: str = "abs_of_mean
             coef = _npz(r["models"]["lg"][method])["coef"]
             pred = pd.read_parquet(r["predictions"][f"lg/{method}"], columns=["pred"])["pred"].to_numpy()
             add(r, "lg", method, analysis.linear_contributions(X, coef), y, pred)
-        import torch
-
         for method, model in _nn_models(r).items():
             with torch.no_grad():
                 pred = model(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()

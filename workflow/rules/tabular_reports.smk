@@ -13,13 +13,21 @@ ANALYSES = {  # output name -> (files of every run it reads, of which models, it
                   {"bias": TAB_AN["ce_bias"], "instances": TAB_AN["ce_instances"]}),
 }
 
+def analysis_inputs(name, keys, models):
+    """Input files of analyse_<name>; the CE analysis needs the SVM's coef_, i.e. a linear kernel."""
+    if name == "ce_counts" and TAB["svm"]["kernel"] != "linear":
+        raise WorkflowError(f"config error: tabular.svm.kernel = {TAB['svm']['kernel']!r}: the magnitude "
+                            "analysis (data/tabular/analysis/ce_counts.csv) needs kernel 'linear'")
+    return tab_files(keys, models)
+
+
 for _name, (_keys, _models, _options) in ANALYSES.items():
 
     rule:
         name:
             f"analyse_{_name}"
         input:
-            tab_files(_keys, _models),
+            lambda wc, n=_name, k=_keys, m=_models: analysis_inputs(n, k, m),
         output:
             f"data/tabular/analysis/{_name}.csv",
         log:

@@ -11,8 +11,8 @@ elif rule == "split_tabular":
 elif rule == "augment_tabular":
     tabular.augment_stage(i[0], o[0], method=wc.method, options=p.options, seed=p.seed, log=log.info)
 elif rule == "fit_sklearn_model":
-    tabular.fit_linear_stage(i.train, i.test, o.model, o.predictions, model=wc.model, method=wc.method,
-                             settings=p.settings, seed=p.seed, log=log.info)
+    tabular.fit_sklearn_stage(i.train, i.test, o.model, o.predictions, model=wc.model, method=wc.method,
+                              settings=p.settings, seed=p.seed, log=log.info)
 elif rule == "train_tabular_nn":
     tabular.train_nn_stage(i.train, i.test, o.model, o.predictions, o.history, method=wc.method,
                            settings=p.settings, remix_alpha=p.remix_alpha, seed=p.seed, log=log.info)
