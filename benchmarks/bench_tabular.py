@@ -35,8 +35,8 @@ def main():
     cfg["tabular"] = {"data_home": home, "download": home is None, "runs": args.runs}
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(wd), "--cores", str(args.cores), "-q",
-           "da_tabular", "magnitude_tabular"]
+    cmd = [snakemake, "da_tabular", "magnitude_tabular", "-s", str(REPO / "Snakefile"), "--directory", str(wd),
+           "--cores", str(args.cores), "--quiet", "progress"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0
