@@ -414,22 +414,19 @@ class Remix:
     def fit_resample(self, X, y):
         import torch
 
-        from .training import remix_lambda, remix_positions
+        from .training import remix_batch
 
         if not (self.alpha > 0 and self.batch_size >= 2 and self.passes >= 1):
             raise ValueError(f"Remix needs alpha > 0, batch_size >= 2, passes >= 1; got {self!r}")
         X, y = np.asarray(X), np.asarray(y)
-        labels = torch.as_tensor(y, dtype=torch.int64)
+        labels = torch.as_tensor(np.array(y, np.int64))  # a copy: Parquet-backed arrays are read-only
         seed = _make_rng(self.random_state).integers(0, 2**62)
         rows, sources, synthetic = [], [], []
         for p in range(self.passes):
             gen = torch.Generator().manual_seed(int(seed) + p)
             perm = torch.randperm(len(y), generator=gen)
             for i in range(0, len(y), self.batch_size):
-                idx = perm[i:i + self.batch_size]
-                idx = idx[remix_positions(labels[idx], gen)]
-                lam = remix_lambda(self.alpha, gen)
-                mate = idx[torch.randperm(len(idx), generator=gen)]
+                idx, lam, mate = remix_batch(perm[i:i + self.batch_size], labels, self.alpha, gen)
                 a, b = idx.numpy(), mate.numpy()
                 rows.append(lam * X[a] + (1 - lam) * X[b])
                 sources.append(a if lam >= 0.5 else b)

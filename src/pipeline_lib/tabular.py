@@ -30,7 +30,6 @@ METHODS = ("base", "ros", "cs", "smote", "adasyn", "remix")  # real space (and c
 AUGMENTED = ("ros", "smote", "adasyn", "remix")               # the ones that make a new training set
 LATENT = ("eos", "dsm")                                       # the NN's latent-space methods
 LATENT_SAMPLER = {"eos": "eos", "dsm": "smote"}              # DSM = SMOTE on the embeddings (authors' README)
-MODELS = ("svm", "lg", "nn")
 
 
 def frame(sample_id, label, X, is_synthetic=None) -> pd.DataFrame:

@@ -159,6 +159,15 @@ def remix_lambda(alpha: float, gen: torch.Generator) -> float:
     return float(np.random.default_rng(seed).beta(alpha, alpha))
 
 
+def remix_batch(idx: torch.Tensor, labels: torch.Tensor, alpha: float, gen: torch.Generator):
+    """The REMIX draws of one mini-batch of rows ``idx`` (CPU) of a data set labelled ``labels``, in this
+    order: the balanced batch (:func:`remix_positions`), lambda (:func:`remix_lambda`) and each row's
+    mixup partner (a random permutation of the balanced batch).  Returns ``(rows, lam, partners)``."""
+    idx = idx[remix_positions(labels[idx], gen)]
+    lam = remix_lambda(alpha, gen)
+    return idx, lam, idx[torch.randperm(len(idx), generator=gen)]
+
+
 @torch.no_grad()
 def predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     model.eval()
@@ -338,7 +347,7 @@ def train_mlp(X: np.ndarray, y: np.ndarray, cfg: MLPConfig, *, num_classes: int 
     """Train :class:`~pipeline_lib.models.TabularMLP` on the CPU; returns ``(model, history)``.
 
     Each epoch draws its own generator from (seed, epoch), as the backbone loop does.  With
-    ``remix_alpha`` every mini-batch is balanced (:func:`remix_positions`) and then mixed with one
+    ``remix_alpha`` every mini-batch is balanced and then mixed (:func:`remix_batch`) with one
     lambda ~ Beta(alpha, alpha) and a random partner permutation; the loss is the cross-entropy on the
     mixed one-hot labels, i.e. ``lam * CE(y) + (1 - lam) * CE(y_partner)``."""
     from .models import TabularMLP
@@ -363,12 +372,9 @@ def train_mlp(X: np.ndarray, y: np.ndarray, cfg: MLPConfig, *, num_classes: int 
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             if cfg.remix_alpha:
-                idx = idx[remix_positions(t[idx], gen)]
-                lam = remix_lambda(cfg.remix_alpha, gen)
-                mate = torch.randperm(len(idx), generator=gen)
-                xb, yb = x[idx], t[idx]
-                out = model(lam * xb + (1 - lam) * xb[mate])
-                loss = lam * criterion(out, yb) + (1 - lam) * criterion(out, yb[mate])
+                idx, lam, mate = remix_batch(idx, t, cfg.remix_alpha, gen)
+                out = model(lam * x[idx] + (1 - lam) * x[mate])
+                loss = lam * criterion(out, t[idx]) + (1 - lam) * criterion(out, t[mate])
             else:
                 loss = criterion(model(x[idx]), t[idx])
             opt.zero_grad(set_to_none=True)
