@@ -7,6 +7,11 @@ from pipeline_lib.models import NormedLinear, build_model, load_backbone, reasse
 from pipeline_lib.training import TrainConfig, augment, lr_at, milestones, to_tensor, train_backbone
 from pipeline_lib import embeddings
 
+# explicit settings (the dataclasses carry no defaults: the workflow passes the config's, see the schema);
+# the values of the authors' schedule, as in the schema's backbone_training / head_training
+SGD = dict(lr=0.1, momentum=0.9, weight_decay=2e-4, select_on="final")
+HEAD = dict(SGD, batch_size=128, warmup_epochs=5, seed=0)
+
 
 def _toy_images(n=120, classes=3, size=8, channels=3, seed=0):
     rng = np.random.RandomState(seed)
@@ -66,7 +71,8 @@ def test_augment_crops_are_shifted_windows_and_flips():
 
 def _train(tmp_path, epochs, checkpoint=None, loss="ce", select_on="final"):
     x, y = _toy_images()
-    cfg = TrainConfig(epochs=epochs, batch_size=32, crop_padding=1, flip=True, seed=1, select_on=select_on)
+    cfg = TrainConfig(**{**SGD, "select_on": select_on}, epochs=epochs, batch_size=32, crop_padding=1, flip=True,
+                      seed=1, device="cpu")
     mean, std = [0.5] * 3, [0.25] * 3
     return train_backbone(x, y, num_classes=3, arch="resnet20", loss=loss, cfg=cfg, mean=mean, std=std,
                           test_images=x, test_labels=y, checkpoint=checkpoint, log=lambda *_: None)
@@ -89,7 +95,7 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path):
 def _train_partial(tmp_path, ckpt, stop_after):
     """Run training with a log callback that raises after ``stop_after`` epochs (a kill)."""
     x, y = _toy_images()
-    cfg = TrainConfig(epochs=3, batch_size=32, crop_padding=1, flip=True, seed=1)
+    cfg = TrainConfig(**SGD, epochs=3, batch_size=32, crop_padding=1, flip=True, seed=1, device="cpu")
     seen = []
 
     def log(msg):
@@ -122,7 +128,7 @@ def test_head_on_test_embeddings_equals_reassembled_network(tmp_path, loss):
     xt = to_tensor(x, meta["mean"], meta["std"], "cpu")
     feats, pred = embeddings.extract(model, xt)
     np.testing.assert_array_equal(pred, model(xt).argmax(1).numpy())
-    head, _ = train_head(feats, y, num_classes=3, loss=loss, cls_counts=[40, 40, 40], cfg=HeadConfig(epochs=3))
+    head, _ = train_head(feats, y, num_classes=3, loss=loss, cls_counts=[40, 40, 40], cfg=HeadConfig(**HEAD, epochs=3))
     full = reassemble(model, head).eval()
     with torch.no_grad():
         logits_net = full(xt)
@@ -136,16 +142,16 @@ def test_head_training_deterministic_and_learns():
     rng = np.random.RandomState(0)
     y = np.repeat(np.arange(3), 50)
     X = (rng.randn(150, 8) + 3 * np.eye(3, 8)[y]).astype(np.float32)
-    h1, hist = train_head(X, y, num_classes=3, loss="ce", cls_counts=[50] * 3, cfg=HeadConfig(epochs=10),
+    h1, hist = train_head(X, y, num_classes=3, loss="ce", cls_counts=[50] * 3, cfg=HeadConfig(**HEAD, epochs=10),
                           X_test=X, y_test=y)
-    h2, _ = train_head(X, y, num_classes=3, loss="ce", cls_counts=[50] * 3, cfg=HeadConfig(epochs=10))
+    h2, _ = train_head(X, y, num_classes=3, loss="ce", cls_counts=[50] * 3, cfg=HeadConfig(**HEAD, epochs=10))
     assert torch.equal(h1.weight, h2.weight)
     assert [round(r["lr"], 3) for r in hist[:6]] == [0.02, 0.04, 0.06, 0.08, 0.1, 0.1]
     assert hist[-1]["test_bac"] > 0.9
 
 
 def test_remix_positions_balance_the_batch():
-    from pipeline_lib.training import remix_lambda, remix_positions
+    from pipeline_lib.remix import remix_lambda, remix_positions
 
     labels = torch.tensor([0] * 90 + [1] * 30 + [2] * 8)
     gen = torch.Generator().manual_seed(0)
@@ -160,12 +166,13 @@ def test_remix_positions_balance_the_batch():
 
 def test_remix_training_runs_and_is_deterministic(tmp_path):
     x, y = _toy_images()
-    cfg = TrainConfig(epochs=2, batch_size=32, crop_padding=1, seed=3, remix_alpha=0.1)
+    cfg = TrainConfig(**SGD, epochs=2, batch_size=32, crop_padding=1, flip=True, seed=3, device="cpu", remix_alpha=0.1)
     kw = dict(num_classes=3, arch="resnet20", loss="ce", cfg=cfg, mean=[0.5] * 3, std=[0.25] * 3, log=lambda *_: None)
     m1, h1 = train_backbone(x, y, **kw)
     m2, _ = train_backbone(x, y, **kw)
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
-    plain, _ = train_backbone(x, y, **{**kw, "cfg": TrainConfig(epochs=2, batch_size=32, crop_padding=1, seed=3)})
+    plain, _ = train_backbone(x, y, **{**kw, "cfg": TrainConfig(**SGD, epochs=2, batch_size=32, crop_padding=1, flip=True, seed=3,
+                                                                 device="cpu")})
     assert not torch.equal(plain.head.weight, m1.head.weight)
 
 

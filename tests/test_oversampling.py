@@ -1,15 +1,28 @@
-"""Tests for pipeline_lib.oversampling (EOS, BalancedSVM, make_sampler, ...)."""
+"""Tests for pipeline_lib.samplers (EOS, BalancedSVM, Remix, make_sampler; imbalanced-learn's estimator
+checks) and pipeline_lib.oversampling (resample_embeddings, resample_file, resample_images_file)."""
 
+import json
 from collections import Counter
 
 import numpy as np
 import pytest
+import sklearn
 from imblearn.over_sampling import SMOTE
+from imblearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    parametrize_with_checks,
+)
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 from sklearn.svm import SVC
+from sklearn.utils._testing import ignore_warnings
+from sklearn_compat.utils.estimator_checks import parametrize_with_checks as parametrize_with_sklearn_checks
 
+from pipeline_lib import embeddings as emb
 from pipeline_lib import oversampling as ovs
+from pipeline_lib import runlog
 from pipeline_lib.oversampling import (
     EOS,
     SAMPLERS,
@@ -17,6 +30,7 @@ from pipeline_lib.oversampling import (
     make_sampler,
     resample_embeddings,
 )
+from pipeline_lib.samplers import Remix
 
 COUNTS = (200, 60, 15)
 K = 10
@@ -68,7 +82,8 @@ def test_eos_counts_order_dtype(dtype):
     np.testing.assert_array_equal(y_res[n:], np.repeat([1, 2], [140, 185]))
     assert eos.n_synthetic_per_class_ == {0: 0, 1: 140, 2: 185}
     assert len(eos.base_indices_) == len(eos.partner_indices_) == 325
-    np.testing.assert_array_equal(eos.sample_indices_, np.arange(n))
+    # no imbalanced-learn sample_indices_ (synthetic rows have no single source row), as for SMOTE
+    assert not hasattr(eos, "sample_indices_")
 
 
 def test_eos_paper_points_on_segments_via_attributes(data, knn):
@@ -194,10 +209,15 @@ def test_eos_authors_variant_off_by_one(data, knn):
 
 def test_eos_bad_variant():
     X, y = toy_data()
-    with pytest.raises(ValueError, match="'bogus'") as excinfo:
+    # imbalanced-learn's parameter validation (_parameter_constraints) answers first ...
+    with pytest.raises(ValueError, match="The 'variant' parameter of EOS must be .*'bogus'") as excinfo:
         EOS(variant="bogus").fit_resample(X, y)
     msg = str(excinfo.value)
     assert "paper" in msg and "authors" in msg and "\n" not in msg
+    # ... and EOS's own one-line check still guards runs with that validation switched off
+    with sklearn.config_context(skip_parameter_validation=True):
+        with pytest.raises(ValueError, match="EOS variant must be one of 'paper', 'authors'; got 'bogus'"):
+            EOS(variant="bogus").fit_resample(X, y)
 
 
 def test_eos_bad_k():
@@ -226,6 +246,64 @@ def test_eos_class_without_candidate_base_raises_or_falls_back():
     d = ((X[bases][:, None, :] - X[others][None, :, :]) ** 2).sum(-1)
     np.testing.assert_array_equal(partners, others[d.argmin(1)])
     assert np.bincount(y_res).tolist() == [np.bincount(y).max()] * 3
+
+
+def _far_class_2():
+    """toy_data with class 2 moved far away: no member of class 2 has an enemy among its K-NN."""
+    X, y = toy_data(np.float64)
+    X = X.copy()
+    X[y == 2] += 100.0
+    return X, y
+
+
+@pytest.mark.parametrize("variant", ["paper", "authors"])
+def test_eos_nearest_enemy_fallback_interpolates_towards_real_enemies(variant):
+    """Regression: with variant="authors" the fallback's one-column enemy mask made every slot 0, which the
+    authors' off-by-one maps to the base itself, so every synthetic row of the class duplicated its base.
+    The off-by-one belongs to the K-NN list; the fallback pairs each base with its nearest enemy in both
+    variants."""
+    X, y = _far_class_2()
+    n = len(y)
+    eos = EOS(k_neighbors=10, random_state=0, variant=variant)
+    with pytest.warns(UserWarning, match="nearest enemy"):
+        X_res, y_res = eos.fit_resample(X, y)
+    syn = y_res[n:] == 2
+    new, bases = X_res[n:][syn], eos.base_indices_[syn]
+    partners, gaps = eos.partner_indices_[syn], eos.gaps_[syn]
+    assert syn.sum() == 185
+    # no synthetic row equal to its base (the enemies exist), every partner a real other-class point ...
+    assert not np.all(new == X[bases], axis=1).any()
+    assert np.all(partners != bases) and np.all(y[partners] != 2)
+    # ... namely the base's nearest enemy, and the row lies on the segment from the base to it
+    others = np.flatnonzero(y != 2)
+    d = ((X[bases][:, None, :] - X[others][None, :, :]) ** 2).sum(-1)
+    np.testing.assert_array_equal(partners, others[d.argmin(1)])
+    dist, t = _segment_distance_rows(new, X[bases], X[partners])
+    assert dist.max() < 1e-9
+    np.testing.assert_allclose(t, gaps, atol=1e-9)
+
+
+def _segment_distance_rows(P, A, B):
+    """Row-wise distance of P_i to the segment [A_i, B_i] and the coefficient along it."""
+    v = B - A
+    t = np.clip(np.einsum("ij,ij->i", P - A, v) / np.einsum("ij,ij->i", v, v), 0.0, 1.0)
+    return np.linalg.norm(A + t[:, None] * v - P, axis=1), t
+
+
+def test_eos_authors_variant_unchanged_where_enemies_are_in_the_knn_list(data):
+    """The fallback fix leaves the authors' off-by-one (and the random stream) of ordinary classes alone."""
+    X, y = _far_class_2()
+    aut = EOS(k_neighbors=10, random_state=0, variant="authors")
+    pap = EOS(k_neighbors=10, random_state=0, variant="paper")
+    with pytest.warns(UserWarning):
+        Xa, _ = aut.fit_resample(X, y)
+    with pytest.warns(UserWarning):
+        Xp, _ = pap.fit_resample(X, y)
+    one = y[aut.base_indices_] == 1
+    assert (aut.partner_indices_[one] == aut.base_indices_[one]).any()  # rank-1 enemies give the base
+    two = ~one
+    np.testing.assert_array_equal(aut.partner_indices_[two], pap.partner_indices_[two])
+    np.testing.assert_array_equal(aut.gaps_, pap.gaps_)
 
 
 def test_eos_duplicates_self_excluded():
@@ -340,3 +418,182 @@ def test_smote_type_samplers_lower_k_for_tiny_classes():
         assert syn.sum() == 27 and len(X_res) == 60
     with pytest.raises(ValueError, match="single sample"):
         resample_embeddings(X[:31], y[:31], "smote", 0)
+
+
+# ------------------------------------------------------- imbalanced-learn estimator checks
+
+# One instance per sampler, seeded (the checks compare repeated fits); EOS also in the authors variant.
+ESTIMATORS = [EOS(random_state=0), EOS(variant="authors", random_state=0), BalancedSVM(random_state=0),
+              Remix(random_state=0)]
+
+_DENSE_ONLY = ("dense-only sampler (input_tags.sparse = False); imbalanced-learn runs this check for every "
+               "DataFrame-accepting sampler without looking at that tag, and a sparse DataFrame is refused")
+
+
+def expected_failed_checks(estimator) -> dict:
+    """The by-design failures, one reason each (imbalanced-learn's ``expected_failed_checks``)."""
+    failures = {"check_samplers_pandas_sparse": _DENSE_ONLY}
+    if isinstance(estimator, BalancedSVM):
+        failures.update(
+            check_samplers_fit_resample="relabelling the synthetic rows with the SVC's predictions changes the "
+                                        "class counts (by design of Balanced SVM): classes may end below n_max",
+            check_samplers_sampling_strategy_fit_resample="relabelling may move synthetic rows into the class "
+                                                          "that sampling_strategy leaves alone (by design)",
+        )
+    return failures
+
+
+def _as_list(mark):
+    """imbalanced-learn 0.14's decorator hands pytest a generator, which pytest 9 deprecates: same marks, listed."""
+    return pytest.mark.parametrize(mark.args[0], list(mark.args[1]), **mark.kwargs)
+
+
+@_as_list(parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks))
+def test_imblearn_estimator_checks(estimator, check):
+    with ignore_warnings(category=(FutureWarning, ConvergenceWarning, UserWarning)):
+        check(estimator)
+
+
+@parametrize_with_sklearn_checks(ESTIMATORS)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_param_validation_and_column_names(estimator):
+    name = type(estimator).__name__
+    check_param_validation(name, estimator)
+    check_dataframe_column_names_consistency(name, estimator)
+
+
+def test_sampler_tags():
+    assert not EOS().__sklearn_tags__().input_tags.sparse
+    assert not BalancedSVM().__sklearn_tags__().input_tags.sparse
+    tags = Remix().__sklearn_tags__()
+    assert not tags.input_tags.sparse and tags.sampler_tags.sample_indices
+    assert not EOS().__sklearn_tags__().sampler_tags.sample_indices
+    with pytest.raises(TypeError, match="dense data is required"):
+        from scipy import sparse
+
+        X, y = toy_data()
+        EOS().fit_resample(sparse.csr_matrix(X), y)
+
+
+# ------------------------------------------------------------------------- Remix
+
+
+def test_remix_params_validated_and_output_sized():
+    X, y = toy_data(np.float64)
+    with pytest.raises(ValueError, match="The 'batch_size' parameter of Remix"):
+        Remix(batch_size=1).fit_resample(X, y)
+    r = Remix(alpha=0.2, batch_size=32, passes=2, random_state=1)
+    X_res, y_res = r.fit_resample(X, y)
+    assert X_res.shape == (2 * len(X), X.shape[1]) and X_res.dtype == X.dtype
+    np.testing.assert_array_equal(y_res, y[r.sample_indices_])
+    # labels of any type: the same draws as the integer codes
+    names = np.array(["a", "b", "c"])[y]
+    Xs, ys = Remix(alpha=0.2, batch_size=32, passes=2, random_state=1).fit_resample(X, names)
+    np.testing.assert_array_equal(Xs, X_res)
+    np.testing.assert_array_equal(ys, names[r.sample_indices_])
+
+
+# ------------------------------------------------------------- resample_file
+
+
+def _embedding_file(path, X, y, class_names):
+    n = len(y)
+    emb.write(str(path), emb.make_frame(np.arange(n), y, y, X.astype(np.float32)),
+              {"dataset": "toy", "split": "train", "class_names": class_names})
+
+
+@pytest.fixture
+def console(monkeypatch):
+    lines = []
+    monkeypatch.setattr(runlog, "console", lines.append)
+    return lines
+
+
+def test_resample_file_records_effective_options_and_counts(tmp_path, console):
+    X, y = toy_data()
+    _embedding_file(tmp_path / "train.parquet", X, y, ["a", "b", "c"])
+    ovs.resample_file(str(tmp_path / "train.parquet"), str(tmp_path / "eos.parquet"), "eos", random_state=3,
+                      options={"variant": "authors"}, log=lambda *_: None)
+    df, meta = emb.read(str(tmp_path / "eos.parquet"))
+    assert meta["sampler"] == "eos" and meta["sampler_seed"] == 3
+    assert meta["sampler_options"] == {"variant": "authors"}
+    assert meta["sampler_params"] == {"sampling_strategy": "auto", "k_neighbors": 10, "variant": "authors",
+                                      "random_state": 3, "fallback": "nearest_enemy"}
+    assert meta["sampler_k_neighbors"] == 10 and "sampler_k_neighbors_requested" not in meta
+    assert meta["class_counts_before"] == [200, 60, 15]
+    assert meta["class_counts_after"] == [200, 200, 200] and meta["balanced"] is True
+    assert meta["dataset"] == "toy" and meta["class_names"] == ["a", "b", "c"]
+    assert console == []
+    # the rows are resample_embeddings' (same seed, same bytes)
+    X_res, y_res, _ = resample_embeddings(X, y, "eos", 3, variant="authors")
+    assert emb.features(df).tobytes() == X_res.tobytes() and df["label"].to_numpy().tobytes() == y_res.tobytes()
+
+
+def test_resample_file_records_lowered_k(tmp_path, console):
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(33, 4), np.array([0] * 30 + [1] * 3)
+    _embedding_file(tmp_path / "train.parquet", X, y, ["major", "minor"])
+    with pytest.warns(UserWarning, match="lowered to 2"):
+        ovs.resample_file(str(tmp_path / "train.parquet"), str(tmp_path / "smote.parquet"), "smote",
+                          random_state=0, options={"k_neighbors": 5}, log=lambda *_: None)
+    _, meta = emb.read(str(tmp_path / "smote.parquet"))
+    assert meta["sampler_options"] == {"k_neighbors": 2}
+    assert meta["sampler_params"]["k_neighbors"] == 2 and meta["sampler_k_neighbors"] == 2
+    assert meta["sampler_k_neighbors_requested"] == 5
+    assert meta["class_counts_after"] == [30, 30] and meta["balanced"] is True and console == []
+
+
+def test_resample_file_warns_when_a_sampler_cannot_balance(tmp_path, console):
+    """Borderline-SMOTE adds nothing for a class with no borderline ('danger') member: one console line
+    names the sampler and the class with its counts, and the metadata say so."""
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.randn(40, 3), rng.randn(10, 3) * 0.1 + 50.0, rng.randn(12, 3) + 0.5])
+    y = np.repeat([0, 1, 2], [40, 10, 12])
+    _embedding_file(tmp_path / "train.parquet", X, y, ["a", "far", "near"])
+    ovs.resample_file(str(tmp_path / "train.parquet"), str(tmp_path / "bsmote.parquet"), "bsmote",
+                      random_state=0, options={}, log=lambda *_: None)
+    _, meta = emb.read(str(tmp_path / "bsmote.parquet"))
+    assert meta["class_counts_before"] == [40, 10, 12]
+    after = meta["class_counts_after"]
+    assert after[1] == 10 and meta["balanced"] is False
+    assert len(console) == 1 and "\n" not in console[0]
+    assert "bsmote" in console[0] and "class 1 (far) 10 -> 10" in console[0]
+    off = [c for c in range(3) if after[c] != 40]
+    assert all(f"class {c} " in console[0] for c in off) and "class 0 " not in console[0]
+
+
+def test_resample_file_balsvm_counts_match_output(tmp_path, console):
+    X, y = toy_data()
+    _embedding_file(tmp_path / "train.parquet", X, y, ["a", "b", "c"])
+    ovs.resample_file(str(tmp_path / "train.parquet"), str(tmp_path / "balsvm.parquet"), "balsvm",
+                      random_state=0, options={"kernel": "rbf", "C": 1.0}, log=lambda *_: None)
+    df, meta = emb.read(str(tmp_path / "balsvm.parquet"))
+    counts = np.bincount(df["label"], minlength=3).tolist()
+    assert meta["class_counts_after"] == counts and sum(counts) == 600
+    assert meta["sampler_params"]["kernel"] == "rbf" and meta["sampler_k_neighbors"] == 5
+    assert meta["balanced"] is (counts == [200] * 3)
+    assert len(console) == (0 if meta["balanced"] else 1)
+    if console:
+        assert console[0].startswith("WARNING: sampler balsvm did not balance")
+
+
+def test_resample_images_file_records_and_warns(tmp_path, console):
+    from pipeline_lib.datasets import ImageArrays
+
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], [30, 8])
+    x = rng.randint(0, 256, (len(y), 4, 4, 1)).astype(np.uint8)
+    ImageArrays(x, y, x[:2], y[:2], ["a", "b"]).save(str(tmp_path / "images.npz"))
+    (tmp_path / "idx.csv").write_text("sample_id\n" + "\n".join(map(str, range(len(y)))) + "\n")
+    ovs.resample_images_file(str(tmp_path / "images.npz"), str(tmp_path / "idx.csv"), str(tmp_path / "out.npz"),
+                             "smote", random_state=0, options={"k_neighbors": 3}, log=lambda *_: None)
+    with np.load(tmp_path / "out.npz") as z:
+        assert np.bincount(z["y"]).tolist() == [30, 30] and z["x"].dtype == np.uint8
+        meta = json.loads(str(z["sampler_meta"]))
+    assert meta["sampler"] == "smote" and meta["sampler_k_neighbors"] == 3
+    assert meta["class_counts_before"] == [30, 8] and meta["class_counts_after"] == [30, 30]
+    assert meta["balanced"] is True and console == []

@@ -24,10 +24,11 @@ from .metrics import balanced_accuracy, macro_f1
 from .training import SGDConfig
 
 
-@dataclass
+@dataclass(kw_only=True)
 class HeadConfig(SGDConfig):
-    epochs: int = 10
-    warmup_epochs: int = 5
+    """The SGD settings plus the linear warm-up; every value comes from the config's ``head_training``
+    block (defaults in the config schema) and its ``seed``."""
+    warmup_epochs: int
 
 
 def head_lr(epoch: int, cfg: HeadConfig) -> float:

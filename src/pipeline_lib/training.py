@@ -31,20 +31,24 @@ import torch
 from .losses import drw_weight_for_epoch, make_loss, parse_loss_name, uses_normed_head
 from .metrics import macro_f1
 from .models import build_model
+from .remix import remix_lambda, remix_positions
 
 SELECT_ON = ("final", "test")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SGDConfig:
-    """SGD settings shared by phase 1 (backbone) and phase 3 (head)."""
-    epochs: int = 200
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 2e-4
-    select_on: str = "final"
-    seed: int = 0
+    """SGD settings shared by phase 1 (backbone) and phase 3 (head).  Every setting comes from the config
+    (``backbone_training`` / ``head_training``; their defaults live in the config schema, not here) and
+    ``seed`` from its top-level ``seed``; only ``loss_options`` (no options: each loss's own defaults)
+    has a default."""
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    select_on: str
+    seed: int
     loss_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -52,12 +56,12 @@ class SGDConfig:
             raise ValueError(f"select_on {self.select_on!r} not allowed; allowed: {', '.join(SELECT_ON)}")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainConfig(SGDConfig):
-    crop_padding: int = 4
-    flip: bool = True
-    device: str = "auto"  # auto | cpu | cuda
-    remix_alpha: float | None = None  # REMIX (Bellinger et al.) mini-batches when set
+    crop_padding: int
+    flip: bool
+    device: str  # auto | cpu | cuda
+    remix_alpha: float | None = None  # REMIX (Bellinger et al.) mini-batches when set (pixel_oversampling)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -135,37 +139,6 @@ def train_step(model, opt, loss_fn, xb: torch.Tensor):
     loss.backward()
     opt.step()
     return out.detach(), loss.detach()
-
-
-def remix_positions(labels: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """REMIX batch balancing (Bellinger et al.): every class present in the batch is randomly
-    oversampled (with replacement) to the batch's largest class count, then the pooled positions are
-    randomly subsampled back to the batch size.  Returns positions into the batch (CPU, int64)."""
-    labels = labels.cpu()
-    classes, counts = labels.unique(return_counts=True)
-    top = int(counts.max())
-    pools = []
-    for c, n in zip(classes.tolist(), counts.tolist()):
-        members = (labels == c).nonzero().flatten()
-        extra = members[torch.randint(0, n, (top - n,), generator=gen)]
-        pools.append(torch.cat([members, extra]))
-    pool = torch.cat(pools)
-    return pool[torch.randperm(len(pool), generator=gen)[:len(labels)]]
-
-
-def remix_lambda(alpha: float, gen: torch.Generator) -> float:
-    """lambda ~ Beta(alpha, alpha), drawn from the epoch generator (reproducible, resumable)."""
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
-    return float(np.random.default_rng(seed).beta(alpha, alpha))
-
-
-def remix_batch(idx: torch.Tensor, labels: torch.Tensor, alpha: float, gen: torch.Generator):
-    """The REMIX draws of one mini-batch of rows ``idx`` (CPU) of a data set labelled ``labels``, in this
-    order: the balanced batch (:func:`remix_positions`), lambda (:func:`remix_lambda`) and each row's
-    mixup partner (a random permutation of the balanced batch).  Returns ``(rows, lam, partners)``."""
-    idx = idx[remix_positions(labels[idx], gen)]
-    lam = remix_lambda(alpha, gen)
-    return idx, lam, idx[torch.randperm(len(idx), generator=gen)]
 
 
 @torch.no_grad()
@@ -319,72 +292,3 @@ def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: st
         out.to_parquet(out_predictions, index=False)
     if os.path.exists(checkpoint):
         os.remove(checkpoint)
-
-
-@dataclass
-class MLPConfig:
-    """Training of the tabular MLP (the paper gives no optimiser or schedule; these are ours, documented
-    in the README): Adam, constant learning rate, L2 weight decay ("all models use L2 weight
-    regularization"), shuffled mini-batches, the last epoch is kept (no test-set selection)."""
-    epochs: int = 50
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
-    class_weight: str | None = None  # "balanced": CE weighted n / (C n_c), the NN's cost-sensitive method
-    remix_alpha: float | None = None  # REMIX (Bellinger et al.): balance each batch, then mixup
-
-
-def balanced_class_weight(y, num_classes: int) -> np.ndarray:
-    """scikit-learn's ``class_weight="balanced"``: n / (C * n_c)."""
-    counts = np.bincount(np.asarray(y), minlength=num_classes).astype(np.float64)
-    if (counts == 0).any():
-        raise ValueError(f"class_weight='balanced' needs every class in the training data; counts {counts.tolist()}")
-    return counts.sum() / (num_classes * counts)
-
-
-def train_mlp(X: np.ndarray, y: np.ndarray, cfg: MLPConfig, *, num_classes: int = 2, log=print):
-    """Train :class:`~pipeline_lib.models.TabularMLP` on the CPU; returns ``(model, history)``.
-
-    Each epoch draws its own generator from (seed, epoch), as the backbone loop does.  With
-    ``remix_alpha`` every mini-batch is balanced and then mixed (:func:`remix_batch`) with one
-    lambda ~ Beta(alpha, alpha) and a random partner permutation; the loss is the cross-entropy on the
-    mixed one-hot labels, i.e. ``lam * CE(y) + (1 - lam) * CE(y_partner)``."""
-    from .models import TabularMLP
-
-    torch.manual_seed(cfg.seed)
-    model = TabularMLP(X.shape[1], num_classes)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    weight = None
-    if cfg.class_weight == "balanced":
-        weight = torch.as_tensor(balanced_class_weight(y, num_classes), dtype=torch.float32)
-    elif cfg.class_weight is not None:
-        raise ValueError(f"class_weight {cfg.class_weight!r} not allowed; allowed: balanced, None")
-    criterion = torch.nn.CrossEntropyLoss(weight=weight)
-    x = torch.as_tensor(np.array(X, np.float32))  # copies: Parquet-backed arrays are read-only
-    t = torch.as_tensor(np.array(y, np.int64))
-    n, history = len(t), []
-    for epoch in range(cfg.epochs):
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-        model.train()
-        perm = torch.randperm(n, generator=gen)
-        total = 0.0
-        for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            if cfg.remix_alpha:
-                idx, lam, mate = remix_batch(idx, t, cfg.remix_alpha, gen)
-                out = model(lam * x[idx] + (1 - lam) * x[mate])
-                loss = lam * criterion(out, t[idx]) + (1 - lam) * criterion(out, t[mate])
-            else:
-                loss = criterion(model(x[idx]), t[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        row = {"epoch": epoch + 1, "train_loss": total / n}
-        if not math.isfinite(row["train_loss"]):
-            raise FloatingPointError(f"training diverged at epoch {epoch + 1}: loss {row['train_loss']}")
-        history.append(row)
-    log(f"trained {cfg.epochs} epochs on {n} rows; final train loss {history[-1]['train_loss']:.4g}"
-        if history else "0 epochs")
-    return model.eval(), history
