@@ -91,3 +91,289 @@ def test_table2_only_config_needs_no_analysis_runs():
     validate(cfg, SCHEMA)
     with pytest.raises(ConfigError, match="analysis.tsne.loss = 'ce'"):
         check_analysis(cfg)
+
+
+# --- defaults live in the schema alone ------------------------------------------------------------------
+
+def digits_only():
+    return {"datasets": {"d": {"source": "digits", "imbalance": {"ratio": 10}}}}
+
+
+def test_training_defaults_only_in_schema():
+    import pipeline_lib.config as config_mod
+
+    assert not hasattr(config_mod, "TRAINING_DEFAULTS")
+    cfg = validate(default_config(), SCHEMA)
+    # per-dataset training holds the overrides written, never defaults
+    assert cfg["datasets"]["digits"]["training"] == {"epochs": 30, "crop_padding": 1, "flip": False}
+    assert training_settings(cfg, "digits") == {**cfg["backbone_training"], "epochs": 30, "crop_padding": 1,
+                                                "flip": False}
+    bare = validate(digits_only(), SCHEMA)
+    assert "training" not in bare["datasets"]["d"]
+    assert training_settings(bare, "d") == {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9,
+                                            "weight_decay": 0.0002, "crop_padding": 4, "flip": True,
+                                            "select_on": "final", "device": "auto"}
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"oversampling": {}, "loss_options": {}, "backbone_training": {}},
+    {"oversampling": {"smote": {"k_neighbors": 5}}},
+    {"oversampling": {"bsmote": {"m_neighbors": 10}, "eos": {"variant": "paper"}, "none": {}}},
+    {"oversampling": {"balsvm": {"k_neighbors": 5, "kernel": "rbf", "C": 1.0}, "eos": {"k_neighbors": 10}}},
+    {"loss_options": {"focal": {"gamma": 2.0}, "ldam": {"s": 30.0}, "ce": {}}},
+    {"loss_options": {"asl": {"gamma_pos": 0.0, "gamma_neg": 4.0, "eps": 0.1}}},
+    {"backbone_training": {"epochs": 200, "device": "auto"}},
+])
+def test_writing_a_default_equals_leaving_it_out(extra):
+    omitted = validate(digits_only(), SCHEMA)
+    written = validate({**digits_only(), **extra}, SCHEMA)
+    assert written == omitted
+    assert validate(yaml.safe_load(yaml.safe_dump(omitted)), SCHEMA) == omitted  # defaults are valid
+
+
+def test_shipped_default_blocks_equal_schema_defaults():
+    full = validate(default_config(), SCHEMA)
+    bare = default_config()
+    for key in ("backbone_training", "loss_options", "oversampling"):
+        del bare[key]
+    assert validate(bare, SCHEMA) == full
+
+
+@pytest.mark.parametrize("extra", [{}, {"oversampling": {}, "loss_options": {}}])
+def test_sampler_and_loss_blocks_complete_after_validation(extra):
+    cfg = validate({**digits_only(), **extra}, SCHEMA)
+    assert cfg["oversampling"] == {"none": {}, "ros": {}, "smote": {"k_neighbors": 5},
+                                   "bsmote": {"k_neighbors": 5, "m_neighbors": 10},
+                                   "balsvm": {"k_neighbors": 5, "kernel": "rbf", "C": 1.0},
+                                   "eos": {"k_neighbors": 10, "variant": "paper"}}
+    assert cfg["loss_options"] == {"ce": {}, "focal": {"gamma": 2.0},
+                                   "asl": {"gamma_pos": 0.0, "gamma_neg": 4.0, "eps": 0.1},
+                                   "ldam": {"max_m": 0.5, "s": 30.0}}
+
+
+def test_schema_defaults_match_the_library_defaults():
+    """The schema's values are the ones the samplers / losses use when given no options."""
+    import inspect
+
+    from pipeline_lib import losses, oversampling
+
+    cfg = validate(digits_only(), SCHEMA)
+    for name in ("smote", "bsmote", "balsvm", "eos"):
+        params = oversampling.make_sampler(name, 0).get_params()
+        assert {k: params[k] for k in cfg["oversampling"][name]} == cfg["oversampling"][name], name
+    for name, cls in (("focal", losses.FocalLoss), ("asl", losses.ASLSingleLabel), ("ldam", losses.LDAMLoss)):
+        sig = inspect.signature(cls).parameters
+        assert {k: sig[k].default for k in cfg["loss_options"][name]} == cfg["loss_options"][name], name
+        assert set(cfg["loss_options"][name]) == set(losses._OPTION_KEYS[name])
+
+
+# --- check_plan: bad settings caught before any job -----------------------------------------------------
+
+def planned(cfg, configfiles=(), **kw):
+    from pipeline_lib.config import check_plan
+
+    validate(cfg, SCHEMA)
+    check_plan(cfg, configfiles, **kw)
+    return cfg
+
+
+def plan_error(cfg, configfiles=(), **kw):
+    with pytest.raises(ConfigError) as exc:
+        planned(cfg, configfiles, **kw)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_shipped_configs_pass_check_plan():
+    for path in [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]:
+        with open(path) as fh:
+            cfg = yaml.safe_load(fh)
+        if any(ds.get("source") == "imagefolder" for ds in cfg["datasets"].values()):
+            continue
+        planned(cfg, [str(path)])
+
+
+def test_cuda_without_gpu(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = default_config()
+    cfg["backbone_training"]["device"] = "cuda"
+    msg = plan_error(cfg)
+    assert msg.startswith("backbone_training.device = 'cuda' but no GPU is visible") and "allowed: auto" in msg
+    cfg = default_config()
+    cfg["datasets"]["digits"]["training"]["device"] = "cuda"
+    assert plan_error(cfg).startswith("datasets.digits.training.device = 'cuda'")
+    cfg = default_config()  # a global cuda that every dataset overrides is never used
+    cfg["backbone_training"]["device"] = "cuda"
+    cfg["datasets"]["digits"]["training"]["device"] = "cpu"
+    planned(cfg)
+    cfg["datasets"]["digits"]["training"]["device"] = "cuda"
+    planned(cfg, gpu_check=False)  # GPUs requested from a scheduler per rule (profiles/slurm)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    planned(cfg)
+
+
+def test_no_torch_import_without_cuda(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # any `import torch` would raise ImportError
+    planned(default_config())
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda c: c["datasets"]["digits"].update(test_per_class=180),
+     "datasets.digits.test_per_class = 180 leaves class 8 ('8') with 0 training images (it has 174); allowed: 1..172"),
+    (lambda c: c["datasets"]["digits"]["imbalance"].update(ratio=1000),
+     "datasets.digits.imbalance.ratio = 1000 leaves class 6 ('6') with 1 training image(s) (4 of 10 classes"),
+    (lambda c: c["datasets"]["digits"]["imbalance"].update(ratio=1000),
+     "allowed: at most 62 (n_max / 2)"),
+    (lambda c: c["datasets"]["digits"]["imbalance"].update(n_max=200),
+     "datasets.digits.imbalance.n_max = 200 asks class 0 ('0') for 200 training images and it has 128; "
+     "allowed: at most "),
+    (lambda c: c["datasets"]["digits"]["imbalance"].update(n_max=1),
+     "datasets.digits.imbalance.n_max = 1 leaves classes with fewer than 2 training images; allowed: at least 2"),
+    (lambda c: c["datasets"].update(c10={"source": "cifar10", "imbalance": {"ratio": 100, "n_max": 5001}}),
+     "datasets.c10.imbalance.n_max = 5001 asks class 0 ('airplane') for 5001 training images and it has 5000; "
+     "allowed: at most 5000"),
+    (lambda c: c["datasets"].update(c100={"source": "cifar100", "imbalance": {"ratio": 300}}),
+     "datasets.c100.imbalance.ratio = 300 leaves class 96 with 1 training image(s) (4 of 100 classes"),
+    (lambda c: c["datasets"].update(sv={"source": "svhn", "imbalance": {"ratio": 5000}}),
+     "datasets.sv.imbalance.ratio = 5000 leaves class"),
+    (lambda c: c["datasets"].update(cel={"source": "celeba", "imbalance": {"ratio": 100, "n_max": 100}}),
+     "datasets.cel.imbalance.ratio = 100 leaves class 4 ('bald') with 1 training image(s)"),
+])
+def test_sizes_larger_than_the_data(mutate, expected):
+    cfg = default_config()
+    mutate(cfg)
+    assert expected in plan_error(cfg)
+
+
+def test_sizes_that_fit_pass():
+    cfg = default_config()
+    cfg["datasets"]["digits"]["imbalance"].update(ratio=62)  # the largest ratio allowed above
+    cfg["datasets"]["digits"]["test_per_class"] = 50
+    cfg["datasets"].update(sv={"source": "svhn", "imbalance": {"ratio": 100, "n_max": 4948}},  # class 0 has 4948
+                           cel={"source": "celeba", "imbalance": {"ratio": 40}})  # counts unknown: skipped
+    planned(cfg)
+
+
+def make_folder(root, counts, extra_files=0):
+    for split in ("train", "test"):
+        for cls, n in counts.items():
+            d = root / split / cls
+            d.mkdir(parents=True)
+            for i in range(n if split == "train" else 1):
+                (d / f"{i}.png").write_bytes(b"")
+            for i in range(extra_files):
+                (d / f"notes{i}.txt").write_text("not an image")
+    return root
+
+
+def folder_config(path, **imbalance):
+    return {"datasets": {"f": {"source": "imagefolder", "path": str(path), "imbalance": {"ratio": 2, **imbalance}}}}
+
+
+def test_imagefolder_counts(tmp_path):
+    from pipeline_lib.datasets import describe_source
+
+    root = make_folder(tmp_path / "imgs", {"cat": 12, "dog": 8, "ant": 10}, extra_files=3)
+    (root / "train" / "dog" / "sub").mkdir()
+    (root / "train" / "dog" / "sub" / "x.JPG").write_bytes(b"")
+    info = describe_source("imagefolder", path=str(root))
+    assert info.class_names == ["ant", "cat", "dog"] and info.train_counts == [10, 12, 9]
+    planned(folder_config(root))  # n_max 9: [9, 6, 4]
+    assert "datasets.f.imbalance.ratio = 10 leaves class 2 ('dog') with 0 training image(s)" in plan_error(
+        folder_config(root, ratio=10))
+    assert ("datasets.f.imbalance.n_max = 11 asks class 0 ('ant') for 11 training images and it has 10; "
+            "allowed: at most 10") in plan_error(folder_config(root, n_max=11))
+
+
+def test_imagefolder_class_with_one_image(tmp_path):
+    root = make_folder(tmp_path / "imgs", {"a": 5, "b": 1})
+    msg = plan_error(folder_config(root))
+    assert msg.startswith(f"datasets.f.path = '{root}': class 1 ('b') has 1 training image(s); allowed: at least 2")
+
+
+@pytest.mark.parametrize("where", ["head_training", "tabular.head_training"])
+@pytest.mark.parametrize("warmup, epochs, allowed", [(5, 5, "1..4"), (8, 3, "1..2"), (1, 1, "none with epochs = 1")])
+def test_warmup_must_end_before_the_last_epoch(where, warmup, epochs, allowed):
+    cfg = default_config()
+    block = cfg["tabular"].setdefault("head_training", {}) if where.startswith("tabular") else cfg["head_training"]
+    block.update(warmup_epochs=warmup, epochs=epochs)
+    msg = plan_error(cfg)
+    assert msg.startswith(f"{where}.warmup_epochs = {warmup} is not smaller than {where}.epochs = {epochs}; "
+                          f"allowed: {allowed}")
+
+
+def test_duplicate_keys_in_a_config_file(tmp_path):
+    text = (REPO / "config.yaml").read_text()
+    good = tmp_path / "good.yaml"
+    good.write_text(text + "\nbase: &b {epochs: 3}\n")  # anchors are fine
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("      epochs: 30\n", "      epochs: 30\n      lr: 0.05\n      epochs: 2\n"))
+    line = next(i for i, l in enumerate(bad.read_text().splitlines(), 1) if l == "      epochs: 2")
+    cfg = yaml.safe_load(bad.read_text())
+    assert cfg["datasets"]["digits"]["training"]["epochs"] == 2  # what YAML alone does: the last one wins
+    msg = plan_error(cfg, [str(bad)])
+    assert msg.startswith(f"{bad}, line {line}: key 'epochs' is given twice in one mapping (first at line {line - 2};")
+    assert "allowed: each key once" in msg
+    top = tmp_path / "top.yaml"
+    top.write_text(text + "\nseed: 3\n")
+    assert f"{top}, line {len(top.read_text().splitlines())}: key 'seed'" in plan_error(yaml.safe_load(top.read_text()), [str(top)])
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    from pipeline_lib.config import check_duplicate_keys
+
+    f = tmp_path / "merge.yaml"
+    f.write_text("a: &a {x: 1, y: 2}\nb:\n  <<: *a\n  x: 3\n")
+    check_duplicate_keys(str(f))
+    check_duplicate_keys(str(tmp_path / "missing.yaml"))  # unreadable: left to Snakemake
+
+
+@pytest.mark.parametrize("tsne, expected", [
+    ({"classes": ["3", "11"]}, "analysis.tsne.classes: '11' is not a class of digits; allowed: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
+                               " or an index 0..9"),
+    ({"classes": [0, 10]}, "analysis.tsne.classes: 10 is not a class index of digits; allowed: 0..9 or a name: 0, 1"),
+    ({"classes": [-1, 2]}, "analysis.tsne.classes: -1 is not a class index of digits"),
+    ({"dataset": "c10", "classes": ["automobile", "lorry"]},
+     "analysis.tsne.classes: 'lorry' is not a class of c10; allowed: airplane, automobile, bird"),
+    ({"dataset": "c100", "classes": [3, 100]}, "analysis.tsne.classes: 100 is not a class index of c100; allowed: 0..99"),
+])
+def test_tsne_classes_must_exist(tsne, expected):
+    cfg = default_config()
+    cfg["datasets"].update(c10={"source": "cifar10", "imbalance": {"ratio": 100}},
+                           c100={"source": "cifar100", "imbalance": {"ratio": 10}})
+    cfg["analysis"] = {"tsne": tsne}
+    assert expected in plan_error(cfg)
+
+
+@pytest.mark.parametrize("tsne", [{"classes": [0, "9"]}, {"dataset": "c10", "classes": ["automobile", 9]},
+                                  {"dataset": "c100", "classes": ["apple", "any_name"]},  # names unknown: skipped
+                                  {"dataset": "f", "classes": ["b", "a"]}])
+def test_tsne_classes_that_exist_pass(tmp_path, tsne):
+    cfg = default_config()
+    cfg["datasets"].update(c10={"source": "cifar10", "imbalance": {"ratio": 100}},
+                           c100={"source": "cifar100", "imbalance": {"ratio": 10}},
+                           f={"source": "imagefolder", "path": str(make_folder(tmp_path / "i", {"a": 4, "b": 4})),
+                              "imbalance": {"ratio": 2}})
+    cfg["analysis"] = {"tsne": tsne}
+    planned(cfg)
+
+
+def test_tsne_folder_names(tmp_path):
+    cfg = folder_config(make_folder(tmp_path / "i", {"a": 4, "b": 4}))
+    cfg["analysis"] = {"tsne": {"classes": ["a", "c"]}}
+    assert "analysis.tsne.classes: 'c' is not a class of f; allowed: a, b or an index 0..1" in plan_error(cfg)
+
+
+def test_gpus_requested_per_rule():
+    from pipeline_lib.config import gpus_requested_per_rule
+
+    assert gpus_requested_per_rule({"train_backbone": {"gpu": 1, "mem_mb": 100}})
+    assert not gpus_requested_per_rule({"train_backbone": {"gpu": 0}, "x": {"mem_mb": 5}})
+    assert not gpus_requested_per_rule({})
+    assert not gpus_requested_per_rule(None)

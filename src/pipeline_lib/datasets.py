@@ -198,6 +198,59 @@ def _imagefolder(path: str | None, image_size: int | None) -> ImageArrays:
     return ImageArrays(*out, list(classes))
 
 
+# --- what a source holds, known without downloading (for plan-time config checks) ----------------------
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+# torchvision's SVHN train split per label (digit 0 relabelled from 10 to 0); sums to 73,257
+SVHN_TRAIN_COUNTS = (4948, 13861, 10585, 8497, 7458, 6882, 5727, 5595, 5045, 4659)
+# torchvision.datasets.folder.IMG_EXTENSIONS (not imported: that would import torch)
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class SourceInfo:
+    """What is known about a source's train split without downloading; None where unknown."""
+    num_classes: int | None
+    class_names: list[str] | None
+    train_counts: list[int] | None   # images per class (in class order) available to the imbalanced subset
+    total_counts: list[int] | None = None   # digits: per class before the test split
+
+
+def describe_source(source: str, *, path: str | None = None, test_per_class: int = 50, **_ignored) -> SourceInfo:
+    """Class names and per-class train counts of a source, cheaply and without any download.
+
+    digits: from scikit-learn's embedded copy (minus ``test_per_class`` per class); cifar10/100:
+    5000 / 500 per class; svhn: the known train counts; celeba: names only (the hair-class counts of
+    the train split depend on the attribute file); imagefolder: image files per class folder of
+    ``<path>/train`` (ImageFolder's sorted folder names and extensions)."""
+    if source == "digits":
+        from sklearn.datasets import load_digits
+
+        total = np.bincount(load_digits().target, minlength=10).tolist()
+        return SourceInfo(10, [str(c) for c in range(10)], [n - min(test_per_class, n) for n in total], total)
+    if source == "cifar10":
+        return SourceInfo(10, list(CIFAR10_CLASSES), [5000] * 10)
+    if source == "cifar100":
+        return SourceInfo(100, None, [500] * 100)
+    if source == "svhn":
+        return SourceInfo(10, [str(c) for c in range(10)], list(SVHN_TRAIN_COUNTS))
+    if source == "celeba":
+        return SourceInfo(len(CELEBA_HAIR), [a.replace("_Hair", "").lower() for a in CELEBA_HAIR], None)
+    if source == "imagefolder":
+        train = os.path.join(path or "", "train")
+        if not path or not os.path.isdir(train):
+            return SourceInfo(None, None, None)
+        names = sorted(e.name for e in os.scandir(train) if e.is_dir())
+        counts = []
+        for name in names:
+            n = 0
+            for _, _, files in os.walk(os.path.join(train, name), followlinks=True):
+                n += sum(f.lower().endswith(IMG_EXTENSIONS) for f in files)
+            counts.append(n)
+        return SourceInfo(len(names), names, counts)
+    return SourceInfo(None, None, None)
+
+
 # --- tabular benchmark sets (imbalanced-learn's Zenodo collection) -------------------------------------
 
 def imblearn_names() -> list[str]:
