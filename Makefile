@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make run    install into .venv, then build reports/table2.csv on the default (embedded) config
+#   make run    install into .venv, then build reports/table2.csv (+ its class counts) on the default (embedded) config
 #   make test   install into .venv (with test extras), then run the test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(VENV)/bin/snakemake --cores $(CORES) reports/table2.csv
+	$(VENV)/bin/snakemake --cores $(CORES)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -v -rs

@@ -39,3 +39,4 @@ rule all:
     input:
         "reports/table2.csv",
         "reports/table2.md",
+        "reports/table2_class_counts.csv",

@@ -17,10 +17,11 @@ def snakemake_bin() -> str:
     return str(exe) if exe.exists() else shutil.which("snakemake")
 
 
-def run_snakemake(workdir, *args, check=True):
-    """Run the repo's Snakefile in ``workdir`` (which holds its own config.yaml)."""
+def run_snakemake(workdir, *args, check=True, env=None):
+    """Run the repo's Snakefile in ``workdir`` (which holds its own config.yaml); ``env`` adds variables."""
     cmd = [snakemake_bin(), "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return proc

@@ -24,7 +24,7 @@ CONFIG = {
     "cuts": [0], "losses": ["ce"], "samplers": ["smote", "eos"],
     "datasets": {"digits": {"source": "digits", "test_per_class": 20, "imbalance": {"type": "exp", "ratio": 5},
                             "backbone": "resnet20", "training": {"epochs": 2, "crop_padding": 1, "flip": False}}},
-    "head_training": {"epochs": 3},
+    "head_training": {"epochs": 3, "warmup_epochs": 1},
 }
 # a GPU-less 2-core test node: no GPU request, modest memory, threads the node has
 NODE_OVERRIDES = ["--set-resources", "train_backbone:gpu=0", "train_backbone:mem_mb=2000",

@@ -1,6 +1,7 @@
 """End-to-end Snakemake runs on tiny configs (real digits data; real CIFAR-10 images)."""
 import hashlib
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ TINY = {
     "samplers": ["smote", "bsmote", "balsvm", "eos"],
     "datasets": {"digits": {"source": "digits", "test_per_class": 20, "imbalance": {"type": "exp", "ratio": 5},
                             "backbone": "resnet20", "training": {"epochs": 2, "crop_padding": 1, "flip": False}}},
-    "head_training": {"epochs": 3},
+    "head_training": {"epochs": 3, "warmup_epochs": 1},
 }
 
 
@@ -167,6 +168,20 @@ def test_changing_head_epochs_reruns_only_head_metrics_report(tiny_run):
     assert stats == {"retrain_head": 2 * 2 * 4, "evaluate_run": 2 * 2, "table2": 1}
 
 
+def test_editing_an_indirectly_imported_module_reruns_exactly_its_rules(tiny_run, tmp_path):
+    """retrain_head's script imports only pipeline_lib.heads; heads imports metrics.  Editing metrics (in a
+    copy of the library put first on PYTHONPATH) must rerun the head, and nothing that does not reach it."""
+    shutil.copytree(REPO / "src", tmp_path / "src")
+    with open(tmp_path / "src/pipeline_lib/metrics.py", "a") as fh:
+        fh.write("\n# an edit\n")
+    out = run_snakemake(tiny_run, "-n", "reports/table2.csv", env={"PYTHONPATH": str(tmp_path / "src")}).stdout
+    stats = job_stats(out)
+    assert stats["retrain_head"] == 2 * 2 * 4 and stats["evaluate_run"] == 2 * 2 and stats["table2"] == 1
+    assert "fetch_dataset" not in stats and "imbalance_dataset" not in stats and "table2" in stats
+    # and the unedited library plans nothing
+    assert "Nothing to be done" in run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout
+
+
 def test_cpu_stages_are_byte_deterministic(tiny_run):
     files = ["data/imbalanced/digits/cut1/train_indices.csv", "data/backbones/digits/cut1/ldam/backbone.pt",
              "data/embeddings/digits/cut1/ldam/train.parquet", "data/oversampled/digits/cut1/ldam/eos.parquet",
@@ -214,7 +229,7 @@ def test_real_cifar10_images_through_folder_loader(tmp_path, cifar_folder):
     cfg = {"cuts": [0], "losses": ["ce"], "samplers": ["smote", "eos"],
            "datasets": {"cifar": {"source": "imagefolder", "path": str(src), "imbalance": {"ratio": 10},
                                   "backbone": "resnet20", "training": {"epochs": 1}}},
-           "head_training": {"epochs": 2}}
+           "head_training": {"epochs": 2, "warmup_epochs": 1}}
     wd = tmp_path / "wd"
     wd.mkdir()
     write_config(wd, cfg)

@@ -7,7 +7,10 @@ import pandas as pd
 METHOD_NAMES = {"baseline": "Baseline", "none": "Head", "ros": "ROS", "smote": "SMOTE",
                 "bsmote": "B.SMOTE", "balsvm": "Bal.SVM", "eos": "EOS"}
 LOSS_NAMES = {"ce": "CE", "focal": "Focal", "asl": "ASL", "ldam": "LDAM"}
-TABLE2_METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}
+TABLE2_METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}  # what the papers printed
+# Table II adds, labelled GMrec, the geometric mean of the per-class recalls (metrics.gm): the authors' GM
+# (sqrt(mean TPR x mean TNR)) stays high for a model that never predicts some classes, GMrec is then 0
+TABLE2_COLUMNS = {**TABLE2_METRICS, "gm": "GMrec"}
 
 
 TABLE1_NAMES = {"pre_smote": "Pre-SMOTE", "pre_bsmote": "Pre-BSMOTE", "pre_balsvm": "Pre-BalSVM",
@@ -25,7 +28,7 @@ def table2(metrics: pd.DataFrame, datasets: list[str], losses: list[str], method
     ``metrics``: tidy frame with columns dataset, cut, loss, method, metric, value.
     Columns: dataset, loss, n_cuts, then ``<Method>_<METRIC>_mean`` / ``_sd`` in paper order.
     """
-    m = metrics[metrics["metric"].isin(list(TABLE2_METRICS))]
+    m = metrics[metrics["metric"].isin(list(TABLE2_COLUMNS))]
     stats = m.groupby(["dataset", "loss", "method", "metric"])["value"].agg(["mean", "std", "count"])
     rows = []
     for ds in datasets:
@@ -33,7 +36,7 @@ def table2(metrics: pd.DataFrame, datasets: list[str], losses: list[str], method
             row = {"dataset": ds, "loss": loss_display(loss)}
             counts = set()
             for meth in methods:
-                for key, short in TABLE2_METRICS.items():
+                for key, short in TABLE2_COLUMNS.items():
                     s = stats.loc[(ds, loss, meth, key)]
                     counts.add(int(s["count"]))
                     row[f"{METHOD_NAMES[meth]}_{short}_mean"] = float(s["mean"])
@@ -51,11 +54,11 @@ def _markdown(title: str, heads: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
-def _mean_sd_cells(r, prefixes: list[str]) -> list[str]:
+def _mean_sd_cells(r, prefixes: list[str], columns: dict = TABLE2_METRICS) -> list[str]:
     """'mean ± sd' (4 decimals; the mean alone when sd is NaN) for each ``<prefix>_<METRIC>``."""
     cells = []
     for prefix in prefixes:
-        for s in TABLE2_METRICS.values():
+        for s in columns.values():
             mean, sd = r[f"{prefix}_{s}_mean"], r[f"{prefix}_{s}_sd"]
             cells.append(f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}")
     return cells
@@ -63,10 +66,13 @@ def _mean_sd_cells(r, prefixes: list[str]) -> list[str]:
 
 def to_markdown(table: pd.DataFrame, methods: list[str], title: str = "") -> str:
     """Markdown twin of :func:`table2`: mean ± sd to 4 decimals."""
-    heads = ["Dataset", "Loss", "Cuts"] + [f"{METHOD_NAMES[m]} {s}" for m in methods for s in TABLE2_METRICS.values()]
-    rows = [[str(r["dataset"]), str(r["loss"]), str(r["n_cuts"])] + _mean_sd_cells(r, [METHOD_NAMES[m] for m in methods])
-            for _, r in table.iterrows()]
-    return _markdown(title, heads, rows)
+    heads = ["Dataset", "Loss", "Cuts"] + [f"{METHOD_NAMES[m]} {s}" for m in methods for s in TABLE2_COLUMNS.values()]
+    rows = [[str(r["dataset"]), str(r["loss"]), str(r["n_cuts"])]
+            + _mean_sd_cells(r, [METHOD_NAMES[m] for m in methods], TABLE2_COLUMNS) for _, r in table.iterrows()]
+    return _markdown(title, heads, rows) + (
+        "\nBAC: balanced accuracy. GM, FM: as the authors computed them (imbalanced-learn's macro G-mean "
+        "sqrt(mean TPR x mean TNR); macro-F1 with zero_division=1), the columns the paper printed. GMrec: the "
+        "geometric mean of the per-class recalls, 0 when any class is never predicted correctly.\n")
 
 
 def table2_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets: list[str],
@@ -80,7 +86,7 @@ def table2_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets
     table.to_csv(out_csv, index=False, float_format="%.6f")
     with open(out_md, "w") as fh:
         fh.write(to_markdown(table, methods, "Table II: baseline and latent-space oversampling "
-                                             "(BAC, GM, FM as the authors computed them; mean ± sd over cuts)"))
+                                             "(BAC; GM, FM as the authors computed them; GMrec; mean ± sd over cuts)"))
     return table
 
 
@@ -120,3 +126,51 @@ def table1_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets
     with open(out_md, "w") as fh:
         fh.write(table1_markdown(table, datasets, titles))
     return table
+
+
+def class_counts(runs: list[dict], samplers: list[str]) -> pd.DataFrame:
+    """Per-class training counts after latent-space oversampling, of every run and sampler (beside Table II).
+
+    ``runs``: dicts with keys dataset, cut, loss and oversampled {sampler: Parquet path}.  One row per
+    dataset, cut, loss, method, class: originals, synthetic rows, total, and whether the class reached the
+    largest class's count (a sampler that could not balance — Borderline-SMOTE finding no danger rows,
+    Bal-SVM relabelling synthetic rows — shows here as ``balanced`` False)."""
+    rows = []
+    for run in runs:
+        for sampler in samplers:
+            df = pd.read_parquet(run["oversampled"][sampler], columns=["label", "is_synthetic"])
+            names = df.attrs.get("class_names") or [str(c) for c in range(int(df["label"].max()) + 1)]
+            total = np.bincount(df["label"], minlength=len(names))
+            synthetic = np.bincount(df.loc[df["is_synthetic"], "label"], minlength=len(names))
+            for c, name in enumerate(names):
+                rows.append(dict(dataset=run["dataset"], cut=run["cut"], loss=loss_display(run["loss"]),
+                                 method=METHOD_NAMES[sampler], class_index=c, class_name=str(name),
+                                 original=int(total[c] - synthetic[c]), synthetic=int(synthetic[c]),
+                                 total=int(total[c]), balanced=bool(total[c] == total.max())))
+    return pd.DataFrame(rows)
+
+
+def class_counts_markdown(counts: pd.DataFrame) -> str:
+    """One line per run and method: the count of every class after oversampling, and the classes short of
+    the largest."""
+    rows = []
+    for (ds, loss, cut, meth), g in counts.groupby(["dataset", "loss", "cut", "method"], sort=False):
+        short = g[~g["balanced"]]
+        rows.append([str(ds), str(loss), str(cut), str(meth), " ".join(map(str, g["original"])),
+                     " ".join(map(str, g["total"])),
+                     ", ".join(f"{r.class_name} ({r.total})" for r in short.itertuples()) or "—"])
+    return _markdown("Training counts per class after latent-space oversampling (beside Table II)",
+                     ["Dataset", "Loss", "Cut", "Method", "Originals per class", "After per class",
+                      "Classes short of the largest"], rows)
+
+
+def class_counts_stage(runs: list[dict], out_csv: str, out_md: str, *, samplers: list[str],
+                       titles: dict | None = None) -> pd.DataFrame:
+    """The ``table2_class_counts`` rule."""
+    counts = class_counts(runs, samplers)
+    if titles:
+        counts["dataset"] = [titles.get(d, d) for d in counts["dataset"]]
+    counts.to_csv(out_csv, index=False)
+    with open(out_md, "w") as fh:
+        fh.write(class_counts_markdown(counts))
+    return counts

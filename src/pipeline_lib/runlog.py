@@ -1,16 +1,40 @@
-"""Set-up shared by the workflow scripts: send all output to the rule's log, pin thread counts."""
+"""Set-up shared by the workflow scripts: send all output to the rule's log, pin thread counts, and keep a
+short line on the console for what a user must see while the job runs (progress, warnings, the cause of
+a failure).  The full detail (tracebacks, every epoch) stays in the rule's log file."""
 from __future__ import annotations
 
 import logging
 import os
 import sys
 
+_CONSOLE = sys.__stderr__  # the terminal Snakemake shows, kept before setup() sends stderr to the log
+_TAG = {"rule": "pipeline"}
 
-def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
+
+def console(message: str) -> None:
+    """One line on the console (prefixed with the job's rule and wildcards) and in the log."""
+    logging.getLogger("pipeline_lib").info(message)
+    if _CONSOLE is not None and _CONSOLE is not sys.stderr:
+        print(f"[{_TAG['rule']}] {message}", file=_CONSOLE, flush=True)
+
+
+def _one_line_cause(exc_type, exc, tb) -> None:
+    """Excepthook: the traceback goes to the log, its one-line cause to the console."""
+    sys.__excepthook__(exc_type, exc, tb)
+    if _CONSOLE is not None and _CONSOLE is not sys.stderr:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"[{_TAG['rule']}] error: {exc_type.__name__}: {cause}", file=_CONSOLE, flush=True)
+
+
+def setup(log_path: str | None, threads: int = 1, job: str | None = None) -> logging.Logger:
+    """Send stdout/stderr to ``log_path`` (when given), pin thread counts; ``job`` tags console lines."""
+    if job:
+        _TAG["rule"] = job
     if log_path:
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
         fh = open(log_path, "w", buffering=1)
         sys.stdout = sys.stderr = fh
+        sys.excepthook = _one_line_cause
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     # torch only where the job uses it (importing it costs seconds per job): set the thread count now if it
     # is loaded, else through OMP_NUM_THREADS, which torch reads when a later import loads it
@@ -19,3 +43,39 @@ def setup(log_path: str | None, threads: int = 1) -> logging.Logger:
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
     return logging.getLogger("pipeline_lib")
+
+
+def job_tag(snakemake) -> str:
+    """'rule a=b c=d' of a Snakemake job, for console lines."""
+    wc = " ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
+    return f"{snakemake.rule} {wc}".strip()
+
+
+def start(snakemake) -> logging.Logger:
+    """What every workflow script does first: its log, its thread count, its console tag."""
+    return setup(snakemake.log[0] if snakemake.log else None, snakemake.threads, job=job_tag(snakemake))
+
+
+def epoch_progress(total_epochs: int, log=None, lines: int = 20):
+    """A ``log`` callable for the training loops: every message goes to the log; the per-epoch lines
+    (``epoch=k ... train_loss=... seconds=...``) also reach the console as ``epoch k/N loss L  S s/epoch``,
+    for the first and last epoch and about ``lines`` times in between."""
+    log = log or logging.getLogger("pipeline_lib").info
+    every = max(1, int(total_epochs) // max(1, lines))
+
+    def emit(message: str) -> None:
+        if not message.startswith("epoch="):
+            log(message)
+            return
+        fields = dict(f.split("=", 1) for f in message.split() if "=" in f)
+        epoch = int(fields["epoch"])
+        log(message)
+        if epoch == 1 or epoch == total_epochs or epoch % every == 0:
+            loss, secs = fields.get("train_loss", "?"), fields.get("seconds", "?")
+            line = f"epoch {epoch}/{total_epochs} loss {loss} {secs} s/epoch"
+            if "test_macro_f1" in fields:
+                line += f" test macro-F1 {fields['test_macro_f1']}"
+            if _CONSOLE is not None and _CONSOLE is not sys.stderr:
+                print(f"[{_TAG['rule']}] {line}", file=_CONSOLE, flush=True)
+
+    return emit

@@ -14,7 +14,7 @@ rule train_backbone:
         "benchmarks/train_backbone/{dataset}_cut{cut}_{loss}.tsv"
     params:
         hp=backbone_params,
-        code=code_hash("training", "models", "losses", "datasets"),
+        code=code("train_backbone.py"),
     threads: 4
     resources:
         mem_mb=16000,

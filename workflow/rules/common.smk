@@ -5,11 +5,20 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 
-from pipeline_lib.codehash import code_hash
+from pipeline_lib.codehash import script_code_hash
+from pipeline_lib.namedfiles import flatten
 from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
 
 try:
+    from pipeline_lib.config import check_plan, gpus_requested_per_rule
+
     validate(config, load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
+    # plan checks in the planning process only (not again in each cluster / subprocess job); no GPU
+    # check where resources set per job ask a scheduler for GPUs (profiles/slurm), since the backbone
+    # jobs then run on GPU nodes, not on this (login) host
+    if not (workflow.remote_exec or workflow.subprocess_exec):
+        check_plan(config, workflow.configfiles,
+                   gpu_check=not gpus_requested_per_rule(workflow.resource_settings.overwrite_resources))
 except ConfigError as err:
     sys.exit(f"config error: {err}")
 
@@ -29,6 +38,12 @@ wildcard_constraints:
     cut=r"\d+",
     loss=_alternatives(LOSSES),
     sampler=_alternatives(SAMPLERS),
+
+
+def code(script):
+    """Code hash of the library behind a workflow script: the modules it imports and all they import
+    (pipeline_lib.codehash), so editing any of them reruns exactly the rules whose script reaches it."""
+    return script_code_hash(os.path.join(workflow.basedir, "workflow", "scripts", script))
 
 
 def fetch_params(wildcards):
@@ -87,32 +102,33 @@ def pixel_train_params(wildcards):
     return hp
 
 
-def run_paths(dataset, cut, loss):
-    """Every file of one run (dataset x cut x loss) that the figures read."""
+def run_files(dataset, cut, loss, keys):
+    """The files of one run (dataset x cut x loss) under ``keys`` (train, test, backbone, oversampled, heads)."""
     base = f"{dataset}/cut{cut}/{loss}"
-    return {
-        "cut": int(cut),
-        "loss": loss,
+    files = {
         "train": f"data/embeddings/{base}/train.parquet",
         "test": f"data/embeddings/{base}/test.parquet",
         "backbone": f"data/backbones/{base}/backbone.pt",
         "oversampled": {s: f"data/oversampled/{base}/{s}.parquet" for s in SAMPLERS},
         "heads": {s: f"data/heads/{base}/{s}/head.pt" for s in SAMPLERS},
     }
-
-
-def run_inputs(runs, keys):
-    """Flat list of the files under ``keys`` of run_paths dicts (for input:)."""
-    files = []
-    for run in runs:
-        for key in keys:
-            value = run[key]
-            files += list(value.values()) if isinstance(value, dict) else [value]
-    return files
+    return {k: files[k] for k in keys}
 
 
 def dataset_runs(dataset):
-    return [run_paths(dataset, c, l) for l in LOSSES for c in CUTS]
+    """(dataset, cut, loss) of every run of one dataset, in figure order."""
+    return [(dataset, c, l) for l in LOSSES for c in CUTS]
+
+
+def runs_input(runs, keys):
+    """Named inputs ``runs/<i>/<key>[/<sampler>]`` of runs [(dataset, cut, loss)], for ``unpack``; the
+    script rebuilds the runs with pipeline_lib.namedfiles.runs(snakemake.input, snakemake.params.runs)."""
+    return flatten({"runs": [run_files(d, c, l, keys) for d, c, l in runs]})
+
+
+def runs_meta(runs):
+    """The non-file values of runs [(dataset, cut, loss)] (params of a rule that reads runs_input)."""
+    return [{"dataset": d, "cut": int(c), "loss": l} for d, c, l in runs]
 
 
 def tsne_choice():
@@ -136,7 +152,7 @@ def need_loss(loss, target):
 # --- tabular study (workflow/rules/tabular.smk, tabular_reports.smk) ---------------------------------
 
 from pipeline_lib.config import check_tabular_files
-from pipeline_lib.tabular import AUGMENTED, LATENT, LATENT_SAMPLER
+from pipeline_lib.tabular import AUGMENTED, LATENT, LATENT_SAMPLER, NN_AUGMENTED, SKLEARN_MODELS
 from pipeline_lib.tabular import METHODS as TAB_METHODS
 
 TAB = config["tabular"]
@@ -147,7 +163,7 @@ TAB_RUNS = [int(r) for r in TAB["runs"]]
 wildcard_constraints:
     tabular=_alternatives(TAB_DATASETS),
     run=r"\d+",
-    model="svm|lg",
+    model=_alternatives(SKLEARN_MODELS),
     method=_alternatives(TAB_METHODS),
     latent=_alternatives(LATENT),
 
@@ -171,48 +187,126 @@ def tab_dir(kind, dataset, run):
 
 
 def tab_training_set(wildcards):
-    """Base, CS and (for the NN, which mixes per batch) REMIX train on the split; the others on their
-    augmented set."""
-    nn_remix = wildcards.get("model", "nn") == "nn" and wildcards.method == "remix"
-    if wildcards.method in ("base", "cs") or nn_remix:
+    """SVM / LG: Base and CS train on the split, the others on their augmented set.  The NN always reads
+    the split: it holds out its validation rows before augmenting (pipeline_lib.tabular.nn_training_set)."""
+    if wildcards.get("model", "nn") == "nn" or wildcards.method in ("base", "cs"):
         return f"{tab_dir('splits', wildcards.tabular, wildcards.run)}/train.parquet"
     return f"{tab_dir('augmented', wildcards.tabular, wildcards.run)}/{wildcards.method}.parquet"
 
 
+def tab_nn_options(wildcards):
+    """The augmentation options of the NN's method (the ones augment_tabular uses), None for the others."""
+    return dict(TAB["oversampling"][wildcards.method]) if wildcards.method in NN_AUGMENTED else None
+
+
 def tab_run(dataset, run):
-    """Every model file of one tabular run (dataset x split seed) that the analyses read."""
+    """Every model file of one tabular run (dataset x split seed) that the analyses read; ``svm`` is the
+    SVM of Table III and the support-vector analyses (tabular.svm, default RBF), ``svm_linear`` the linear
+    one of the CE analysis (built only when that analysis is requested)."""
     models = tab_dir("models", dataset, run)
     files = {
         "svm": {m: f"{models}/svm/{m}/model.npz" for m in TAB_METHODS},
+        "svm_linear": {m: f"{models}/svm_linear/{m}/model.npz" for m in TAB_METHODS},
         "lg": {m: f"{models}/lg/{m}/model.npz" for m in TAB_METHODS},
         "nn": {**{m: f"{models}/nn/{m}/model.pt" for m in TAB_METHODS},
                **{m: f"{models}/nn/{m}/head.pt" for m in LATENT}},
     }
-    predictions = {f"{model}/{m}": f"{models}/{model}/{m}/test_predictions.parquet"
-                   for model in files for m in files[model]}
-    return {"dataset": dataset, "run": int(run), "train": f"{tab_dir('splits', dataset, run)}/train.parquet",
+    predictions = {model: {m: f"{models}/{model}/{m}/test_predictions.parquet" for m in files[model]}
+                   for model in files}
+    return {"train": f"{tab_dir('splits', dataset, run)}/train.parquet",
             "test": f"{tab_dir('splits', dataset, run)}/test.parquet", "models": files, "predictions": predictions}
 
 
 def tab_runs():
-    return [tab_run(d, r) for d in TAB_DATASETS for r in TAB_RUNS]
+    """(dataset, run) of every tabular run."""
+    return [(d, r) for d in TAB_DATASETS for r in TAB_RUNS]
 
 
-def tab_files(keys, models=("svm", "lg", "nn")):
-    """Flat list of the files under ``keys`` ('test', 'models', 'predictions') of every run, for ``models``."""
-    files = []
-    for run in tab_runs():
-        for key in keys:
-            value = run[key]
-            if key == "models":
-                files += [f for m in models for f in value[m].values()]
-            elif key == "predictions":
-                files += [f for k, f in value.items() if k.split("/")[0] in models]
-            else:
-                files.append(value)
-    return files
+def tab_runs_input(keys, models=("svm", "lg", "nn")):
+    """Named inputs ``runs/<i>/<key>/...`` of every tabular run: the files under ``keys`` ('test', 'models',
+    'predictions'), for ``models`` only; the script rebuilds the runs with pipeline_lib.namedfiles.runs."""
+    runs = []
+    for d, r in tab_runs():
+        files = tab_run(d, r)
+        runs.append({k: ({m: files[k][m] for m in models} if isinstance(files[k], dict) else files[k]) for k in keys})
+    return flatten({"runs": runs})
+
+
+def tab_runs_meta():
+    return [{"dataset": d, "run": int(r)} for d, r in tab_runs()]
 
 
 def tab_figure_dataset():
     fig = TAB["analysis"]["figure_dataset"]
     return fig if fig else ("ozone_level" if "ozone_level" in TAB_DATASETS else TAB_DATASETS[0])
+
+
+# --- EOS paper figures, Table I, run time (workflow/rules/figures.smk, pixel.smk) -------------------------
+
+
+def pixel_training_set(wildcards):
+    if wildcards.pixel_method == "remix":
+        return []
+    return f"data/pixel_oversampled/{wildcards.dataset}/cut{wildcards.cut}/{wildcards.pixel_method}.npz"
+
+
+def _tsne_run():
+    need_analysis("reports/fig6.png")
+    dataset, loss, cut = tsne_choice()
+    return [(dataset, cut, loss)]
+
+
+def _curve_runs():
+    need_analysis("reports/fig7.png")
+    loss = config["analysis"]["head_curve"]["loss"]
+    return [(d, CUTS[0], loss) for d in DATASETS]
+
+
+def table1_inputs(wildcards):
+    need_loss("ce", "reports/table1.csv")
+    return expand("data/pixel_metrics/{dataset}/cut{cut}/metrics.csv", dataset=DATASETS, cut=CUTS) + expand(
+        "data/metrics/{dataset}/cut{cut}/ce/metrics.csv", dataset=DATASETS, cut=CUTS)
+
+
+def runtime_benchmarks():
+    """{dataset: {pipeline: [benchmark tsv, ...]}}: the stages of each pipeline, all cuts."""
+    need_loss("ce", "reports/runtime.csv")
+    out = {}
+    for d in DATASETS:
+        pipes = {}
+        for m in PIXEL_METHODS:
+            files = [f"benchmarks/train_pixel_backbone/{d}_cut{c}_{m}.tsv" for c in CUTS]
+            if m != "remix":
+                files += [f"benchmarks/oversample_pixels/{d}_cut{c}_{m}.tsv" for c in CUTS]
+            pipes[f"pixel_{m}" if m != "remix" else "remix"] = files
+        if "eos" in SAMPLERS:
+            pipes["three_phase_eos"] = [f for c in CUTS for f in (
+                f"benchmarks/train_backbone/{d}_cut{c}_ce.tsv", f"benchmarks/export_embeddings/{d}_cut{c}_ce.tsv",
+                f"benchmarks/oversample_embeddings/{d}_cut{c}_ce_eos.tsv",
+                f"benchmarks/retrain_head/{d}_cut{c}_ce_eos.tsv")]
+        out[d] = pipes
+    return out
+
+
+# --- tabular reports (workflow/rules/tabular_reports.smk) ------------------------------------------------
+
+TAB_AN = TAB["analysis"]
+TAB_METRICS = expand("data/tabular/metrics/{tabular}/run{run}.csv", tabular=TAB_DATASETS, run=TAB_RUNS)
+TAB_REPORT_DA = "How Data Augmentation Works (tabular)"
+TAB_REPORT_MAGNITUDE = "Latent Feature Magnitude (tabular)"
+
+
+TAB_EVALUATED = ("svm", "lg", "nn")  # the models of the per-run metrics (Table III, IV, Fig. 1)
+
+
+def tab_evaluate_inputs(wildcards):
+    """Named inputs ``<model>/<method>`` of evaluate_tabular_run: the test predictions of SVM (tabular.svm,
+    default RBF), LG and NN; the CE analysis's linear SVM is not evaluated."""
+    predictions = tab_run(wildcards.tabular, wildcards.run)["predictions"]
+    return flatten({m: predictions[m] for m in TAB_EVALUATED})
+
+
+def tab_analysis_inputs(name, keys, models):
+    """Named inputs of analyse_<name>: the files under ``keys`` of ``models`` for every run (the CE
+    analysis asks for ``svm_linear``, which needs coef_; the support-vector one for ``svm``)."""
+    return tab_runs_input(keys, models)

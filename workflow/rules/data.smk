@@ -10,7 +10,7 @@ rule fetch_dataset:
         "benchmarks/fetch_dataset/{dataset}.tsv"
     params:
         source=fetch_params,
-        code=code_hash("datasets"),
+        code=code("fetch_dataset.py"),
     threads: 1
     resources:
         mem_mb=16000,
@@ -31,7 +31,7 @@ rule imbalance_dataset:
         "benchmarks/imbalance_dataset/{dataset}_cut{cut}.tsv"
     params:
         imbalance=lambda wc: dict(config["datasets"][wc.dataset]["imbalance"]),
-        code=code_hash("imbalance", "datasets"),
+        code=code("imbalance_dataset.py"),
     threads: 1
     resources:
         mem_mb=4000,

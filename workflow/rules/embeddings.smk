@@ -15,7 +15,7 @@ rule export_embeddings:
         "benchmarks/export_embeddings/{dataset}_cut{cut}_{loss}.tsv"
     params:
         device=lambda wc: training_settings(config, wc.dataset)["device"],
-        code=code_hash("embeddings", "models", "training", "datasets"),
+        code=code("export_embeddings.py"),
     threads: 2
     resources:
         mem_mb=8000,

@@ -3,7 +3,7 @@
 
 rule fig3_generalization_gap:
     input:
-        lambda wc: run_inputs(dataset_runs(wc.dataset), ["train", "test", "oversampled"]),
+        unpack(lambda wc: runs_input(dataset_runs(wc.dataset), ["train", "test", "oversampled"])),
     output:
         png=report("reports/fig3_{dataset}.png", caption="../report/fig3.rst", category="EOS paper",
                    subcategory="Fig. 3", labels={"figure": "3", "dataset": "{dataset}"}),
@@ -13,10 +13,10 @@ rule fig3_generalization_gap:
     benchmark:
         "benchmarks/fig3_generalization_gap/{dataset}.tsv"
     params:
-        runs=lambda wc: dataset_runs(wc.dataset),
+        runs=lambda wc: runs_meta(dataset_runs(wc.dataset)),
         methods=METHODS,
         title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
-        code=code_hash("figures", "analysis", "embeddings", "reports"),
+        code=code("fig3_generalization_gap.py"),
     threads: 1
     resources:
         mem_mb=8000,
@@ -28,7 +28,7 @@ rule fig3_generalization_gap:
 
 rule fig4_gap_tp_fp:
     input:
-        run_inputs([r for d in DATASETS for r in dataset_runs(d)], ["train", "test"]),
+        unpack(lambda wc: runs_input([r for d in DATASETS for r in dataset_runs(d)], ["train", "test"])),
     output:
         png=report("reports/fig4.png", caption="../report/fig4.rst", category="EOS paper", subcategory="Fig. 4",
                    labels={"figure": "4"}),
@@ -38,8 +38,9 @@ rule fig4_gap_tp_fp:
     benchmark:
         "benchmarks/fig4_gap_tp_fp/fig4.tsv"
     params:
-        runs={config["datasets"][d].get("title", d): dataset_runs(d) for d in DATASETS},
-        code=code_hash("figures", "analysis", "embeddings", "reports"),
+        runs=runs_meta([r for d in DATASETS for r in dataset_runs(d)]),
+        titles={d: config["datasets"][d].get("title", d) for d in DATASETS},
+        code=code("fig4_gap_tp_fp.py"),
     threads: 1
     resources:
         mem_mb=8000,
@@ -51,7 +52,7 @@ rule fig4_gap_tp_fp:
 
 rule fig5_weight_norms:
     input:
-        lambda wc: run_inputs(dataset_runs(wc.dataset), ["backbone", "heads"]),
+        unpack(lambda wc: runs_input(dataset_runs(wc.dataset), ["backbone", "heads"])),
     output:
         png=report("reports/fig5_{dataset}.png", caption="../report/fig5.rst", category="EOS paper",
                    subcategory="Fig. 5", labels={"figure": "5", "dataset": "{dataset}"}),
@@ -61,10 +62,10 @@ rule fig5_weight_norms:
     benchmark:
         "benchmarks/fig5_weight_norms/{dataset}.tsv"
     params:
-        runs=lambda wc: dataset_runs(wc.dataset),
+        runs=lambda wc: runs_meta(dataset_runs(wc.dataset)),
         methods=METHODS,
         title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
-        code=code_hash("figures", "analysis", "embeddings", "reports"),
+        code=code("fig5_weight_norms.py"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -74,15 +75,9 @@ rule fig5_weight_norms:
         "../scripts/fig5_weight_norms.py"
 
 
-def _tsne_run():
-    need_analysis("reports/fig6.png")
-    dataset, loss, cut = tsne_choice()
-    return run_paths(dataset, cut, loss)
-
-
 rule fig6_tsne:
     input:
-        lambda wc: run_inputs([_tsne_run()], ["train", "oversampled"]),
+        unpack(lambda wc: runs_input(_tsne_run(), ["train", "oversampled"])),
     output:
         png=report("reports/fig6.png", caption="../report/fig6.rst", category="EOS paper", subcategory="Fig. 6",
                    labels={"figure": "6"}),
@@ -92,12 +87,12 @@ rule fig6_tsne:
     benchmark:
         "benchmarks/fig6_tsne/fig6.tsv"
     params:
-        run=lambda wc: _tsne_run(),
+        runs=lambda wc: runs_meta(_tsne_run()),
         methods=METHODS,
         tsne=dict(config["analysis"]["tsne"]),
         title=lambda wc: config["datasets"][tsne_choice()[0]].get("title", tsne_choice()[0]),
         seed=config["seed"],
-        code=code_hash("figures", "embeddings", "reports"),
+        code=code("fig6_tsne.py"),
     threads: 2
     resources:
         mem_mb=8000,
@@ -106,15 +101,9 @@ rule fig6_tsne:
         "../scripts/fig6_tsne.py"
 
 
-def _curve_runs():
-    need_analysis("reports/fig7.png")
-    loss = config["analysis"]["head_curve"]["loss"]
-    return {config["datasets"][d].get("title", d): run_paths(d, CUTS[0], loss) for d in DATASETS}
-
-
 rule fig7_head_curve:
     input:
-        lambda wc: run_inputs(list(_curve_runs().values()), ["test", "oversampled"]),
+        unpack(lambda wc: runs_input(_curve_runs(), ["test", "oversampled"])),
     output:
         png=report("reports/fig7.png", caption="../report/fig7.rst", category="EOS paper", subcategory="Fig. 7",
                    labels={"figure": "7"}),
@@ -124,24 +113,19 @@ rule fig7_head_curve:
     benchmark:
         "benchmarks/fig7_head_curve/fig7.tsv"
     params:
-        runs=lambda wc: _curve_runs(),
+        runs=lambda wc: runs_meta(_curve_runs()),
+        titles={d: config["datasets"][d].get("title", d) for d in DATASETS},
         curve=dict(config["analysis"]["head_curve"]),
         head_training=dict(config["head_training"]),
         loss_options=lambda wc: loss_options_of(config["analysis"]["head_curve"]["loss"]),
         seed=config["seed"],
-        code=code_hash("figures", "heads", "losses", "embeddings", "reports", "training", "metrics"),
+        code=code("fig7_head_curve.py"),
     threads: 2
     resources:
         mem_mb=8000,
         runtime=60,
     script:
         "../scripts/fig7_head_curve.py"
-
-
-def table1_inputs(wildcards):
-    need_loss("ce", "reports/table1.csv")
-    return expand("data/pixel_metrics/{dataset}/cut{cut}/metrics.csv", dataset=DATASETS, cut=CUTS) + expand(
-        "data/metrics/{dataset}/cut{cut}/ce/metrics.csv", dataset=DATASETS, cut=CUTS)
 
 
 rule table1:
@@ -159,7 +143,7 @@ rule table1:
         datasets=DATASETS,
         methods=[f"pre_{m}" for m in PIXEL_METHODS] + [s for s in ("smote", "bsmote", "balsvm") if s in SAMPLERS],
         titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
-        code=code_hash("reports"),
+        code=code("table1.py"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -169,29 +153,9 @@ rule table1:
         "../scripts/table1.py"
 
 
-def runtime_benchmarks():
-    """{dataset: {pipeline: [benchmark tsv, ...]}}: the stages of each pipeline, all cuts."""
-    need_loss("ce", "reports/runtime.csv")
-    out = {}
-    for d in DATASETS:
-        pipes = {}
-        for m in PIXEL_METHODS:
-            files = [f"benchmarks/train_pixel_backbone/{d}_cut{c}_{m}.tsv" for c in CUTS]
-            if m != "remix":
-                files += [f"benchmarks/oversample_pixels/{d}_cut{c}_{m}.tsv" for c in CUTS]
-            pipes[f"pixel_{m}" if m != "remix" else "remix"] = files
-        if "eos" in SAMPLERS:
-            pipes["three_phase_eos"] = [f for c in CUTS for f in (
-                f"benchmarks/train_backbone/{d}_cut{c}_ce.tsv", f"benchmarks/export_embeddings/{d}_cut{c}_ce.tsv",
-                f"benchmarks/oversample_embeddings/{d}_cut{c}_ce_eos.tsv",
-                f"benchmarks/retrain_head/{d}_cut{c}_ce_eos.tsv")]
-        out[d] = pipes
-    return out
-
-
 rule runtime_table:
     input:
-        lambda wc: [f for d in runtime_benchmarks().values() for fs in d.values() for f in fs],
+        unpack(lambda wc: flatten({"benchmarks": runtime_benchmarks()})),
     output:
         report("reports/runtime.csv", caption="../report/runtime.rst", category="EOS paper",
                subcategory="Efficiency", labels={"table": "run time"}),
@@ -200,8 +164,7 @@ rule runtime_table:
     benchmark:
         "benchmarks/runtime_table/runtime.tsv"
     params:
-        benchmarks=lambda wc: runtime_benchmarks(),
-        code=code_hash("figures", "reports"),
+        code=code("runtime_table.py"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -215,6 +178,7 @@ rule eos_paper:
     input:
         "reports/table1.csv",
         "reports/table2.csv",
+        "reports/table2_class_counts.csv",
         expand("reports/fig3_{dataset}.png", dataset=DATASETS),
         "reports/fig4.png",
         expand("reports/fig5_{dataset}.png", dataset=DATASETS),

@@ -15,7 +15,7 @@ rule retrain_head:
         "benchmarks/retrain_head/{dataset}_cut{cut}_{loss}_{sampler}.tsv"
     params:
         hp=head_params,
-        code=code_hash("heads", "losses", "embeddings"),
+        code=code("retrain_head.py"),
     threads: 1
     resources:
         mem_mb=4000,

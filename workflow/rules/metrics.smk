@@ -17,7 +17,7 @@ rule evaluate_run:
         "benchmarks/evaluate_run/{dataset}_cut{cut}_{loss}.tsv"
     params:
         methods=METHODS,
-        code=code_hash("metrics"),
+        code=code("evaluate_run.py"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -12,7 +12,7 @@ rule oversample_embeddings:
         "benchmarks/oversample_embeddings/{dataset}_cut{cut}_{loss}_{sampler}.tsv"
     params:
         sampler=sampler_params,
-        code=code_hash("oversampling", "embeddings"),
+        code=code("oversample_embeddings.py"),
     threads: 1  # neighbour searches on 64-d embeddings are fast; SVC is single-threaded
     resources:
         mem_mb=8000,

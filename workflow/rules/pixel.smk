@@ -16,19 +16,13 @@ rule oversample_pixels:
         pixel_sampler=_alternatives(PIXEL_SAMPLERS) if PIXEL_SAMPLERS else "^$",
     params:
         sampler=lambda wc: {"options": dict(config["oversampling"].get(wc.pixel_sampler, {})), "seed": config["seed"]},
-        code=code_hash("oversampling", "datasets"),
+        code=code("oversample_pixels.py"),
     threads: 1
     resources:
         mem_mb=16000,
         runtime=240,
     script:
         "../scripts/oversample_pixels.py"
-
-
-def pixel_training_set(wildcards):
-    if wildcards.pixel_method == "remix":
-        return []
-    return f"data/pixel_oversampled/{wildcards.dataset}/cut{wildcards.cut}/{wildcards.pixel_method}.npz"
 
 
 rule train_pixel_backbone:
@@ -48,7 +42,7 @@ rule train_pixel_backbone:
         pixel_method=_alternatives(PIXEL_METHODS) if PIXEL_METHODS else "^$",
     params:
         hp=pixel_train_params,
-        code=code_hash("training", "models", "losses", "datasets"),
+        code=code("train_pixel_backbone.py"),
     threads: 4
     resources:
         mem_mb=16000,
@@ -72,7 +66,7 @@ rule evaluate_pixel_run:
         "benchmarks/evaluate_pixel_run/{dataset}_cut{cut}.tsv"
     params:
         methods=[f"pre_{m}" for m in PIXEL_METHODS],
-        code=code_hash("metrics"),
+        code=code("evaluate_pixel_run.py"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -1,7 +1,7 @@
 """Shim for rule export_embeddings: train/test features of a trained backbone -> Parquet."""
 from pipeline_lib import embeddings, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
+runlog.start(snakemake)
 wc = snakemake.wildcards
 embeddings.export_stage(snakemake.input.images, snakemake.input.indices, snakemake.input.backbone,
                         snakemake.output.train, snakemake.output.test, dataset=wc.dataset, cut=int(wc.cut),

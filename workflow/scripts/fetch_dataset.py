@@ -3,7 +3,7 @@ import sys
 
 from pipeline_lib import datasets, runlog
 
-log = runlog.setup(snakemake.log[0], snakemake.threads)
+log = runlog.start(snakemake)
 try:
     arrays = datasets.fetch(**snakemake.params.source)
 except datasets.DatasetUnavailable as err:  # one line, in the log and on the console

@@ -1,5 +1,9 @@
 """Shim for rule fig4_gap_tp_fp."""
-from pipeline_lib import figures, runlog
+from pipeline_lib import figures, namedfiles, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
-figures.gap_tp_fp(snakemake.params.runs, snakemake.output.png, snakemake.output.csv)
+runlog.start(snakemake)
+p = snakemake.params
+by_dataset = {}
+for run in namedfiles.runs(snakemake.input, p.runs):
+    by_dataset.setdefault(p.titles[run["dataset"]], []).append(run)
+figures.gap_tp_fp(by_dataset, snakemake.output.png, snakemake.output.csv)

@@ -1,6 +1,7 @@
 """Shim for rule fig5_weight_norms."""
-from pipeline_lib import figures, runlog
+from pipeline_lib import figures, namedfiles, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
+runlog.start(snakemake)
 p = snakemake.params
-figures.head_weight_norms(p.runs, p.methods, snakemake.output.png, snakemake.output.csv, title=p.title)
+figures.head_weight_norms(namedfiles.runs(snakemake.input, p.runs), p.methods, snakemake.output.png,
+                          snakemake.output.csv, title=p.title)

@@ -1,6 +1,7 @@
 """Shim for rule fig6_tsne."""
-from pipeline_lib import figures, runlog
+from pipeline_lib import figures, namedfiles, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
+runlog.start(snakemake)
 p = snakemake.params
-figures.tsne_figure(p.run, p.methods, p.tsne, snakemake.output.png, snakemake.output.csv, seed=p.seed, title=p.title)
+(run,) = namedfiles.runs(snakemake.input, p.runs)
+figures.tsne_figure(run, p.methods, p.tsne, snakemake.output.png, snakemake.output.csv, seed=p.seed, title=p.title)

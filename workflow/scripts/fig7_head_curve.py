@@ -1,7 +1,8 @@
 """Shim for rule fig7_head_curve."""
-from pipeline_lib import figures, runlog
+from pipeline_lib import figures, namedfiles, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
+runlog.start(snakemake)
 p = snakemake.params
-figures.head_curves(p.runs, p.curve["samplers"], p.curve["epochs"], p.head_training, p.loss_options, p.seed,
+runs = {p.titles[run["dataset"]]: run for run in namedfiles.runs(snakemake.input, p.runs)}
+figures.head_curves(runs, p.curve["samplers"], p.curve["epochs"], p.head_training, p.loss_options, p.seed,
                     snakemake.output.png, snakemake.output.csv)

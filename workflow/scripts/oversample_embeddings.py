@@ -1,7 +1,7 @@
 """Shim for rule oversample_embeddings: latent-space oversampling of train embeddings."""
 from pipeline_lib import oversampling, runlog
 
-log = runlog.setup(snakemake.log[0], snakemake.threads)
+log = runlog.start(snakemake)
 p = snakemake.params.sampler
 oversampling.resample_file(snakemake.input[0], snakemake.output[0], p["name"],
                            random_state=p["seed"], options=p["options"], log=log.info)

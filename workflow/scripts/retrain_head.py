@@ -1,7 +1,7 @@
 """Shim for rule retrain_head: phase-3 head on (oversampled) embeddings."""
 from pipeline_lib import heads, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
+runlog.start(snakemake)
 hp = snakemake.params.hp
 heads.retrain_stage(snakemake.input.train, snakemake.input.test, snakemake.output.head,
                     snakemake.output.predictions, snakemake.output.history, loss=hp["loss"],

@@ -1,5 +1,5 @@
 """Shim for rule runtime_table: run times read from Snakemake's benchmark files."""
-from pipeline_lib import figures, runlog
+from pipeline_lib import figures, namedfiles, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
-figures.runtime_table(snakemake.params.benchmarks, snakemake.output[0])
+runlog.start(snakemake)
+figures.runtime_table(namedfiles.nest(snakemake.input.items())["benchmarks"], snakemake.output[0])

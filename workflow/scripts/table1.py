@@ -1,7 +1,7 @@
 """Shim for rule table1: EOS paper Table I."""
 from pipeline_lib import reports, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
+runlog.start(snakemake)
 p = snakemake.params
 reports.table1_stage(list(snakemake.input), snakemake.output.csv, snakemake.output.md, datasets=p.datasets,
                      methods=p.methods, titles=p.titles)

@@ -1,7 +1,7 @@
 """Shim for rule table2: EOS paper Table II."""
 from pipeline_lib import reports, runlog
 
-runlog.setup(snakemake.log[0], snakemake.threads)
+runlog.start(snakemake)
 p = snakemake.params
 reports.table2_stage(list(snakemake.input), snakemake.output.csv, snakemake.output.md, datasets=p.datasets,
                      losses=p.losses, methods=p.methods, titles=p.titles)

@@ -1,9 +1,9 @@
 """Shim for rule train_backbone: phase-1 training of one dataset x cut x loss."""
 from pipeline_lib import runlog, training
 
-log = runlog.setup(snakemake.log[0], snakemake.threads)
+log = runlog.start(snakemake)
 hp = snakemake.params.hp
 training.run_stage(snakemake.input.images, snakemake.input.indices, snakemake.output.model,
                    snakemake.output.history, arch=hp["arch"], loss=snakemake.wildcards.loss,
                    training=hp["training"], loss_options=hp["loss_options"], seed=hp["seed"],
-                   normalize=hp["normalize"], log=log.info)
+                   normalize=hp["normalize"], log=runlog.epoch_progress(hp["training"]["epochs"], log.info))

@@ -1,10 +1,10 @@
 """Shim for rule train_pixel_backbone: a CE backbone on pixel-space balanced data (or REMIX batches)."""
 from pipeline_lib import runlog, training
 
-log = runlog.setup(snakemake.log[0], snakemake.threads)
+log = runlog.start(snakemake)
 hp = snakemake.params.hp
 training.run_stage(snakemake.input.images, snakemake.input.indices, snakemake.output.model,
                    snakemake.output.history, arch=hp["arch"], loss="ce", training=hp["training"],
                    loss_options=hp["loss_options"], seed=hp["seed"], normalize=hp["normalize"],
                    train_npz=snakemake.input.balanced or None, out_predictions=snakemake.output.predictions,
-                   log=log.info)
+                   log=runlog.epoch_progress(hp["training"]["epochs"], log.info))
