@@ -182,6 +182,20 @@ def test_editing_an_indirectly_imported_module_reruns_exactly_its_rules(tiny_run
     assert "Nothing to be done" in run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout
 
 
+def test_writing_out_defaults_reruns_nothing(tiny_run):
+    """Schema defaults are filled before params are formed: equal settings give equal params."""
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["oversampling"] = {"smote": {"k_neighbors": 5}, "eos": {"k_neighbors": 10, "variant": "paper"}}
+    cfg["loss_options"] = {"ldam": {"max_m": 0.5, "s": 30.0}}
+    cfg["head_training"].update(batch_size=128, lr=0.1)
+    write_config(tiny_run, cfg)
+    try:
+        out = run_snakemake(tiny_run, "-n", "eos_paper").stdout
+    finally:
+        write_config(tiny_run, TINY)
+    assert "Nothing to be done" in out, out[-3000:]
+
+
 def test_cpu_stages_are_byte_deterministic(tiny_run):
     files = ["data/imbalanced/digits/cut1/train_indices.csv", "data/backbones/digits/cut1/ldam/backbone.pt",
              "data/embeddings/digits/cut1/ldam/train.parquet", "data/oversampled/digits/cut1/ldam/eos.parquet",
