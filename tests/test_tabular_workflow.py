@@ -1,5 +1,7 @@
 """The tabular study end to end on the real UCI data (imbalanced-learn's copies in ../shared), two of the
-five runs: every reports/da and reports/magnitude artifact, caching, determinism, bad input."""
+five runs: every reports/da and reports/magnitude artifact, the NN's validation-split epoch selection, the
+SVM kernels (RBF for Table III / support vectors, linear only for the CE analysis), caching, determinism,
+bad input."""
 import hashlib
 
 import numpy as np
@@ -57,8 +59,43 @@ def test_performance_tables(tab_run):
     base = t3[t3["method"] == "base"].set_index("dataset")["lg_bac_mean"]
     ros = t3[t3["method"] == "ros"].set_index("dataset")["lg_bac_mean"]
     assert (ros > base).all()  # balancing lifts LG's BAC on every set, as in the paper
+    assert (t3["svm_kernel"] == "rbf").all()  # the paper's scikit-learn defaults
+    assert "(SVM: rbf kernel)" in (tab_run / "reports/da/table3.md").read_text().splitlines()[0]
     t4 = pd.read_csv(tab_run / "reports/da/table4.csv")
     assert t4["method"].tolist() == ["base", "ros", "cs", "smote", "adasyn", "remix", "eos", "dsm"]
+    assert (pd.read_csv(tab_run / "reports/da/fig1.csv").query("model == 'SVM (rbf)'")["kernel"] == "rbf").all()
+
+
+def test_nn_epoch_is_selected_on_a_validation_split_of_the_train_split(tab_run):
+    from pipeline_lib.models import load_mlp
+
+    run = tab_run / "data/tabular/models/ozone_level/run0/nn"
+    train = pd.read_parquet(tab_run / "data/tabular/splits/ozone_level/run0/train.parquet")
+    test = pd.read_parquet(tab_run / "data/tabular/splits/ozone_level/run0/test.parquet")
+    for method in ["base", "ros", "cs", "smote", "adasyn", "remix"]:
+        _, meta = load_mlp(run / method / "model.pt")
+        log = pd.read_csv(run / method / "training_log.csv")
+        assert meta["select_on"] == "validation" and len(log) == meta["epochs"] == 50
+        assert meta["selected_epoch"] == int(log["val_bac"].to_numpy().argmax()) + 1
+        assert log.loc[log["selected"], "epoch"].tolist() == [meta["selected_epoch"]]
+        assert meta["val_bac"] == pytest.approx(log["val_bac"].max())
+        val = set(meta["validation_sample_id"])
+        assert len(val) == meta["n_validation_rows"] == round(0.2 * len(train))
+        assert val <= set(train["sample_id"]) and not val & set(test["sample_id"])  # never a test row
+    # every method of a run holds out the same rows
+    assert len({tuple(load_mlp(run / m / "model.pt")[1]["validation_sample_id"]) for m in ["base", "ros", "remix"]}) == 1
+
+
+def test_only_the_magnitude_analysis_trains_the_linear_svm(tab_run):
+    sv = pd.read_csv(tab_run / "data/tabular/analysis/support_vectors.csv")
+    assert (sv["kernel"] == "rbf").all()
+    ce = pd.read_csv(tab_run / "data/tabular/analysis/ce_counts.csv")
+    assert set(ce["model"]) == {"lg", "svm"} and (ce.loc[ce["model"] == "svm", "kernel"] == "linear").all()
+    assert (pd.read_csv(tab_run / "reports/magnitude/fig3.csv")["kernel"] == "linear").all()
+    da = job_stats(run_snakemake(tab_run, "-n", "--forceall", "da_tabular").stdout)
+    both = job_stats(run_snakemake(tab_run, "-n", "--forceall", "da_tabular", "magnitude_tabular").stdout)
+    assert da["fit_sklearn_model"] == 5 * 2 * 6 * 2  # svm (RBF) and lg
+    assert both["fit_sklearn_model"] == 5 * 2 * 6 * 3  # + svm_linear
 
 
 def test_support_vector_analysis(tab_run):
@@ -112,7 +149,7 @@ def test_cpu_stages_are_byte_deterministic(tab_run):
     ({"datasets": ["ozone_level", "iris"]}, "da_tabular", "tabular.datasets: 'iris' is not an imbalanced-learn dataset"),
     ({"analysis": {"ce_bias": "largest"}}, "da_tabular", "tabular.analysis.ce_bias = 'largest' is not allowed"),
     ({"data_home": "/no/such/home"}, "da_tabular", "tabular.data_home = '/no/such/home': ozone_level not found"),
-    ({"svm": {"kernel": "rbf"}}, "magnitude_tabular", "tabular.svm.kernel = 'rbf': the magnitude analysis"),
+    ({"nn": {"select_on": "test"}}, "da_tabular", "tabular.nn.select_on = 'test' is not allowed"),
 ])
 def test_bad_tabular_config_fails_before_any_job(tmp_path, imblearn_home, tabular, target, expected):
     write_config(tmp_path, tab_config(imblearn_home, **tabular))

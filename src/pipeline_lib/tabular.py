@@ -4,8 +4,11 @@ analyses of "The Hidden Influence of Latent Feature Magnitude").
     fetch_stage       imbalanced-learn benchmark set -> data/tabular/raw/<set>.parquet
     split_stage       stratified 70:30 split (seed = run), StandardScaler fitted on train -> train/test Parquet
     augment_stage     real-space ROS / SMOTE / ADASYN / hard-label REMIX of the train split
-    fit_sklearn_stage  SVM or LG on base / CS / augmented data -> model.npz + test predictions
-    train_nn_stage    the 4-layer MLP on the same data (REMIX per mini-batch) -> model.pt + test predictions
+    fit_sklearn_stage  SVM (RBF, Table III and the support-vector analyses), linear SVM (``svm_linear``,
+                      the CE analysis only) or LG on base / CS / augmented data -> model.npz + test predictions
+    train_nn_stage    the 4-layer MLP on the same data (REMIX per mini-batch); its epoch is selected on a
+                      stratified validation split carved out of the train split BEFORE augmentation
+                      (``tabular.nn.select_on``) -> model.pt + training log + test predictions
     export_stage      the Base MLP's penultimate layer of train and test rows -> embedding Parquet files that
                       the image pipeline's own oversample_embeddings / retrain_head stages turn into EOS and
                       DSM (SMOTE in latent space)
@@ -30,6 +33,8 @@ METHODS = ("base", "ros", "cs", "smote", "adasyn", "remix")  # real space (and c
 AUGMENTED = ("ros", "smote", "adasyn", "remix")               # the ones that make a new training set
 LATENT = ("eos", "dsm")                                       # the NN's latent-space methods
 LATENT_SAMPLER = {"eos": "eos", "dsm": "smote"}              # DSM = SMOTE on the embeddings (authors' README)
+NN_AUGMENTED = ("ros", "smote", "adasyn")                     # the NN trains on their augmentation; REMIX mixes per batch
+SKLEARN_MODELS = ("svm", "svm_linear", "lg")                  # svm_linear: the CE analysis's SVM (needs coef_)
 
 
 def frame(sample_id, label, X, is_synthetic=None) -> pd.DataFrame:
@@ -84,16 +89,19 @@ def _predictions(path: str, test: pd.DataFrame, pred, score, **meta) -> None:
 
 
 def make_sklearn_model(model: str, method: str, settings: dict, seed: int):
-    """SVC or LogisticRegression from the config block; ``class_weight="balanced"`` for CS."""
+    """SVC or LogisticRegression from the config block; ``class_weight="balanced"`` for CS.  ``svm`` is
+    the SVC of ``tabular.svm`` as set (default RBF, the paper's scikit-learn defaults); ``svm_linear`` the
+    same settings with ``kernel="linear"`` (for the CE analysis, which needs ``coef_``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
     cw = "balanced" if method == "cs" else None
-    if model == "svm":
-        return SVC(**settings, class_weight=cw, random_state=seed)
+    if model in ("svm", "svm_linear"):
+        kw = dict(settings, kernel="linear") if model == "svm_linear" else dict(settings)
+        return SVC(**kw, class_weight=cw, random_state=seed)
     if model == "lg":
         return LogisticRegression(**settings, class_weight=cw, random_state=seed)
-    raise ValueError(f"unknown linear model {model!r}; allowed: svm, lg")
+    raise ValueError(f"unknown sklearn model {model!r}; allowed: {', '.join(SKLEARN_MODELS)}")
 
 
 def fit_sklearn_stage(train: str, test: str, out_model: str, out_predictions: str, *, model: str, method: str,
@@ -116,8 +124,10 @@ def fit_sklearn_stage(train: str, test: str, out_model: str, out_predictions: st
         not_converged.append(f"lbfgs stopped at max_iter={est.max_iter}")
     for msg in not_converged:
         log(f"WARNING: {model}/{method} did not converge: {msg.splitlines()[0]}")
-    linear = model == "lg" or est.kernel == "linear"
+    kernel = getattr(est, "kernel", "")  # "" for LG
+    linear = model == "lg" or kernel == "linear"
     arrays = {
+        "kernel": np.array(kernel),
         "coef": est.coef_ if linear else np.zeros((0, X.shape[1])),
         "intercept": np.atleast_1d(est.intercept_),
         "converged": np.array(not not_converged),
@@ -127,36 +137,90 @@ def fit_sklearn_stage(train: str, test: str, out_model: str, out_predictions: st
         "train_is_synthetic": df["is_synthetic"].to_numpy(),
         "n_original": np.array(meta.get("n_original", len(df))),
     }
-    if model == "svm":
+    if model in ("svm", "svm_linear"):
         arrays.update(support=est.support_.astype(np.int64), dual_coef=est.dual_coef_[0],
                       n_support=est.n_support_.astype(np.int64))
     np.savez_compressed(out_model, **arrays)
     score = est.decision_function(X_te)
     _predictions(out_predictions, te, est.predict(X_te), score, dataset=test_meta["dataset"], run=test_meta["run"],
-                 model=model, method=method, converged=not not_converged)
-    log(f"{model}/{method}: {len(y)} training rows, converged={not not_converged}, n_iter={n_iter.tolist()}")
+                 model=model, method=method, converged=not not_converged, kernel=kernel)
+    log(f"{model}/{method}{f' ({kernel} kernel)' if kernel else ''}: {len(y)} training rows, "
+        f"converged={not not_converged}, n_iter={n_iter.tolist()}")
+
+
+def validation_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(fit_rows, validation_rows)``: a stratified split (sklearn ``train_test_split``,
+    ``random_state=seed``) of the positions ``0..len(y)-1``, each part in ascending order."""
+    from sklearn.model_selection import train_test_split
+
+    fit, val = train_test_split(np.arange(len(y)), test_size=fraction, stratify=np.asarray(y), random_state=seed)
+    return np.sort(fit), np.sort(val)
+
+
+def nn_training_set(df: pd.DataFrame, X: np.ndarray, *, method: str, options: dict | None, select_on: str,
+                    validation_fraction: float, seed: int) -> dict:
+    """The NN's training and validation rows of one run's train split (``df`` / ``X`` as read by
+    :func:`read_table`).  With ``select_on="validation"`` a stratified ``validation_fraction`` of the
+    split is held out first (:func:`validation_split`, seeded by the run's seed); ROS / SMOTE / ADASYN then
+    augment only the remaining rows (:func:`pipeline_lib.oversampling.augment_table`, the options and seed
+    of ``augment_tabular``), so no validation row, nor a copy or an interpolation of one, is trained on.
+    Base / CS / REMIX (which mixes per mini-batch) train on the remaining rows.  With ``"final"`` nothing
+    is held out and the training set is exactly ``augment_tabular``'s file (or the split).
+
+    Returns ``X``, ``y``, ``sample_id`` (as in augmented files: -1 for an interpolation) and
+    ``is_synthetic`` of the training rows, and ``X_val``, ``y_val``, ``val_sample_id``."""
+    from .oversampling import augment_table
+
+    y, ids = df["label"].to_numpy(), df["sample_id"].to_numpy()
+    if select_on == "validation":
+        fit, val = validation_split(y, validation_fraction, seed)
+    elif select_on == "final":
+        fit, val = np.arange(len(y)), np.zeros(0, np.int64)
+    else:
+        raise ValueError(f"select_on {select_on!r} not allowed; allowed: validation, final")
+    out = {"X": X[fit], "y": y[fit], "sample_id": ids[fit], "is_synthetic": np.zeros(len(fit), bool),
+           "X_val": X[val], "y_val": y[val], "val_sample_id": ids[val]}
+    if method in NN_AUGMENTED:
+        X_res, y_res, source, syn = augment_table(out["X"], out["y"], method, seed, **(options or {}))
+        out.update(X=X_res, y=y_res, is_synthetic=syn,
+                   sample_id=np.where(source >= 0, out["sample_id"][np.maximum(source, 0)], -1))
+    return out
 
 
 def train_nn_stage(train: str, test: str, out_model: str, out_predictions: str, out_history: str, *, method: str,
-                   settings: dict, remix_alpha: float, seed: int, log=print) -> None:
-    """Train the MLP with the method's data and loss: base / ROS / SMOTE / ADASYN on their training set,
-    CS with a class-weighted cross-entropy, REMIX on the original split with per-batch ReMix."""
+                   settings: dict, options: dict | None, remix_alpha: float, seed: int, log=print) -> None:
+    """Train the MLP on one run's train split ``train`` with the method's data and loss: ROS / SMOTE /
+    ADASYN on their augmentation (``options``: the method's ``tabular.oversampling`` block), CS with a
+    class-weighted cross-entropy, REMIX with per-batch ReMix; the epoch is selected as
+    ``settings["select_on"]`` says, on the validation rows of :func:`nn_training_set` (never the test set).
+    The model file's metadata and the training log (``val_bac`` per epoch, ``selected``) record the
+    selected epoch and its validation BAC."""
     import torch
 
     from .models import save_mlp
-    from .training import MLPConfig, train_mlp
+    from .mlp import MLPConfig, selection, train_mlp
 
     df, X, _ = read_table(train)
     te, X_te, test_meta = read_table(test)
     cfg = MLPConfig(**settings, seed=seed, class_weight="balanced" if method == "cs" else None,
                     remix_alpha=remix_alpha if method == "remix" else None)
-    model, history = train_mlp(X, df["label"].to_numpy(), cfg, log=log)
+    data = nn_training_set(df, X, method=method, options=options, select_on=cfg.select_on,
+                           validation_fraction=cfg.validation_fraction, seed=seed)
+    if cfg.select_on == "validation":
+        log(f"{method}: {len(df)} train-split rows -> {len(data['y_val'])} validation rows "
+            f"{np.bincount(data['y_val'], minlength=2).tolist()} held out; {len(data['y'])} training rows "
+            f"{np.bincount(data['y'], minlength=2).tolist()}, {int(data['is_synthetic'].sum())} synthetic")
+    model, history = train_mlp(data["X"], data["y"], cfg, X_val=data["X_val"], y_val=data["y_val"], log=log)
+    chosen = selection(history)
+    record = dict(chosen, select_on=cfg.select_on, epochs=cfg.epochs,
+                  validation_fraction=cfg.validation_fraction if cfg.select_on == "validation" else 0.0,
+                  n_training_rows=int(len(data["y"])), n_validation_rows=int(len(data["y_val"])))
     save_mlp(out_model, model, method=method, dataset=test_meta["dataset"], run=test_meta["run"],
-             class_names=CLASS_NAMES)
+             class_names=CLASS_NAMES, **record, validation_sample_id=data["val_sample_id"].tolist())
     with torch.no_grad():
-        logits = model(torch.as_tensor(X_te, dtype=torch.float32))
+        logits = model(torch.as_tensor(np.array(X_te, np.float32)))  # a copy: Parquet-backed arrays are read-only
     _predictions(out_predictions, te, logits.argmax(1).numpy(), (logits[:, 1] - logits[:, 0]).numpy(),
-                 dataset=test_meta["dataset"], run=test_meta["run"], model="nn", method=method)
+                 dataset=test_meta["dataset"], run=test_meta["run"], model="nn", method=method, **record)
     pd.DataFrame(history).to_csv(out_history, index=False)
 
 
@@ -177,9 +241,10 @@ def export_stage(model_pt: str, train: str, test: str, out_train: str, out_test:
 
 
 def evaluate_stage(predictions: dict[str, str], out_csv: str, *, dataset: str, run: int) -> pd.DataFrame:
-    """Tidy metrics (dataset, run, model, method, metric, value, converged) of one run; ``predictions``
-    maps ``"<model>/<method>"`` to a file with ``label`` and ``pred`` columns (``converged`` comes from
-    its metadata: False for an SVM / LG fit that did not converge)."""
+    """Tidy metrics (dataset, run, model, method, metric, value, converged, kernel) of one run;
+    ``predictions`` maps ``"<model>/<method>"`` to a file with ``label`` and ``pred`` columns
+    (``converged`` and ``kernel`` come from its metadata: False for an SVM / LG fit that did not converge;
+    the SVM's kernel, empty for the other models)."""
     from .metrics import compute, tidy
 
     frames = []
@@ -187,7 +252,8 @@ def evaluate_stage(predictions: dict[str, str], out_csv: str, *, dataset: str, r
         model, method = key.split("/")
         df = pd.read_parquet(path, columns=["label", "pred"])
         frames.append(tidy(compute(df["label"].to_numpy(), df["pred"].to_numpy(), 2), dataset=dataset, run=int(run),
-                           model=model, method=method).assign(converged=bool(df.attrs.get("converged", True))))
+                           model=model, method=method).assign(converged=bool(df.attrs.get("converged", True)),
+                                                              kernel=str(df.attrs.get("kernel", ""))))
     out = pd.concat(frames, ignore_index=True)
     out.to_csv(out_csv, index=False)
     return out

@@ -6,8 +6,13 @@ the table and figure functions only aggregate those CSVs (mean over runs, sample
 (CSV + Markdown) or the PNG plus the CSV of exactly what it plots.
 
 A *run* below is a dict made by the workflow: ``dataset``, ``run``, ``train``, ``test`` (split files),
-``models`` = {model: {method: file}} (``model.npz`` for svm / lg, ``model.pt`` for nn, ``head.pt`` for the
-NN's eos / dsm) and ``predictions`` = {"model/method": file}.
+``models`` = {model: {method: file}} (``model.npz`` for svm / svm_linear / lg, ``model.pt`` for nn,
+``head.pt`` for the NN's eos / dsm) and ``predictions`` = {"model/method": file}.
+
+Kernels: ``svm`` is the SVM of ``tabular.svm`` (default RBF, the paper's scikit-learn defaults) used by
+Table III, Fig. 1 and the support-vector Figs 2-6; ``svm_linear`` (kernel linear) is the SVM of the CE
+analysis (magnitude Figs 3, 4), which needs ``coef_``.  Every artifact that shows an SVM names the kernel
+read from the model files (``kernel`` / ``svm_kernel`` column, title).
 """
 from __future__ import annotations
 
@@ -56,8 +61,23 @@ def _npz(path: str) -> dict:
         return {k: z[k] for k in z.files}
 
 
+def _kernel(m: dict) -> str:
+    """The SVM kernel recorded in a ``model.npz`` ("" for LG)."""
+    return str(m["kernel"]) if "kernel" in m else "unknown"
+
+
+def kernel_of(frame: pd.DataFrame, model: str = "svm") -> str:
+    """The kernel(s) of ``model``'s rows of a frame with ``model`` and ``kernel`` columns (or of every
+    row when it has no ``model`` column), e.g. "rbf"; "unknown" where not recorded."""
+    if "kernel" not in frame:
+        return "unknown"
+    rows = frame[frame["model"] == model] if "model" in frame else frame
+    kernels = sorted({str(k) for k in rows["kernel"].dropna() if str(k)})
+    return "/".join(kernels) if kernels else "unknown"
+
+
 def collect_support_vectors(runs: list[dict], out_csv: str, mode: str = "paper") -> pd.DataFrame:
-    """Support-vector statistics of every SVM (Figs 2-6)."""
+    """Support-vector statistics of every SVM (Figs 2-6; the ``svm`` models, default RBF), with its kernel."""
     rows = []
     for r in runs:
         files = r["models"]["svm"]
@@ -67,7 +87,7 @@ def collect_support_vectors(runs: list[dict], out_csv: str, mode: str = "paper")
             m = _npz(files[method])
             stats = analysis.support_vector_stats(m["support"], m["dual_coef"], m["train_label"], m["train_sample_id"],
                                                   m["train_is_synthetic"], int(m["n_original"]), base_ids, mode)
-            rows.append({"dataset": r["dataset"], "run": r["run"], "method": method, **stats,
+            rows.append({"dataset": r["dataset"], "run": r["run"], "method": method, "kernel": _kernel(m), **stats,
                          "sv_multiple": stats["n_sv"] / len(base["support"])})
     out = pd.DataFrame(rows)
     out.to_csv(out_csv, index=False, float_format="%.8g")
@@ -128,7 +148,7 @@ def collect_top_features(runs: list[dict], out_csv: str, how: str = "abs_of_mean
         y = test["label"].to_numpy()
         for method in METHODS:
             coef = _npz(r["models"]["lg"][method])["coef"]
-            pred = pd.read_parquet(r["predictions"][f"lg/{method}"], columns=["pred"])["pred"].to_numpy()
+            pred = pd.read_parquet(r["predictions"]["lg"][method], columns=["pred"])["pred"].to_numpy()
             add(r, "lg", method, analysis.linear_contributions(X, coef), y, pred)
         for method, model in _nn_models(r).items():
             with torch.no_grad():
@@ -141,23 +161,25 @@ def collect_top_features(runs: list[dict], out_csv: str, how: str = "abs_of_mean
 
 def collect_ce_counts(runs: list[dict], out_csv: str, bias: str = "predicted", instances: str = "correct") -> pd.DataFrame:
     """Per class, the share of classification embeddings needed to predict an instance (mean over the
-    class's instances) and for the whole class (union of the instances' CE), for LG and linear SVM."""
+    class's instances) and for the whole class (union of the instances' CE), for LG and the linear SVM
+    (the run's ``svm_linear`` models; rows ``model = "svm"``, ``kernel = "linear"``)."""
     rows = []
     for r in runs:
         test, X, _ = read_table(r["test"])
         y, d = test["label"].to_numpy(), X.shape[1]
-        for model in ("lg", "svm"):
+        for model, name in (("lg", "lg"), ("svm_linear", "svm")):
             for method in METHODS:
                 m = _npz(r["models"][model][method])
                 if m["coef"].size == 0:
-                    raise ValueError(f"{r['dataset']} run {r['run']}: the CE analysis needs a linear SVM "
-                                     "(tabular.svm.kernel must be 'linear')")
-                pred = pd.read_parquet(r["predictions"][f"{model}/{method}"], columns=["pred"])["pred"].to_numpy()
+                    raise ValueError(f"{r['dataset']} run {r['run']} {model}/{method}: the CE analysis needs a "
+                                     f"linear model (coef_), got kernel {_kernel(m)!r}")
+                pred = pd.read_parquet(r["predictions"][model][method], columns=["pred"])["pred"].to_numpy()
                 counts, used = analysis.ce_counts_binary(X, m["coef"], float(m["intercept"][0]), y, pred, bias)
                 for c in range(2):
                     sel = (y == c) & ((pred == c) if instances == "correct" else True)
                     union = set().union(*(set(used[i].tolist()) for i in np.flatnonzero(sel))) if sel.any() else set()
-                    rows.append({"dataset": r["dataset"], "run": r["run"], "model": model, "method": method, "class": c,
+                    rows.append({"dataset": r["dataset"], "run": r["run"], "model": name, "kernel": _kernel(m),
+                                 "method": method, "class": c,
                                  "n_instances": int(sel.sum()), "features": d,
                                  "instance_pct": 100 * counts[sel].mean() / d if sel.any() else np.nan,
                                  "class_pct": 100 * len(union) / d if sel.any() else np.nan})
@@ -206,12 +228,14 @@ def _convergence_note(metrics: pd.DataFrame) -> str:
 
 
 def table3(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str) -> pd.DataFrame:
-    """Table III: BAC and FM of SVM, LG and NN for every real-space method and data set."""
+    """Table III: BAC and FM of SVM, LG and NN for every real-space method and data set; ``svm_kernel``
+    (and the title) name the SVM's kernel as recorded in the per-run metrics."""
     st = _metric_stats(metrics)
+    kernel = kernel_of(metrics)
     rows, md_rows = [], []
     for ds in datasets:
         for method in METHODS:
-            row, cells = {"dataset": ds, "method": method}, [title(ds), NAMES[method]]
+            row, cells = {"dataset": ds, "method": method, "svm_kernel": kernel}, [title(ds), NAMES[method]]
             for model in ("svm", "lg", "nn"):
                 for metric in ("bac", "fm"):
                     s = st.loc[(ds, model, method, metric)]
@@ -221,7 +245,8 @@ def table3(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str
             rows.append(row)
             md_rows.append(cells)
     heads = ["Dataset", "Method"] + [f"{NAMES[m]} {x}" for m in ("svm", "lg", "nn") for x in ("BAC", "FM")]
-    md = _markdown("Table III: Detailed Performance Results for Tabular Data", heads, md_rows)
+    md = _markdown(f"Table III: Detailed Performance Results for Tabular Data (SVM: {kernel} kernel)", heads,
+                   md_rows)
     return _write_table(pd.DataFrame(rows), md + _runs_note(metrics) + _convergence_note(metrics), out_csv, out_md)
 
 
@@ -341,13 +366,16 @@ def fig1_balancing_vs_interpolation(metrics: pd.DataFrame, out_png: str, out_csv
     """Fig. 1: BAC and FM of class-balancing methods (ROS, CS) vs interpolating ones (SMOTE, ADASYN,
     REMIX), per classifier, averaged over data sets and runs."""
     m = metrics[metrics["metric"].isin(["bac", "fm"]) & metrics["method"].isin(CHANGED)].copy()
+    kernel = kernel_of(metrics)
     agg = _mean_sd(m, ["model", "method", "metric"], "value")
     agg["group"] = np.where(agg["method"].isin(["ros", "cs"]), "balancing", "interpolating")
     agg["metric"] = agg["metric"].str.upper()
+    agg["kernel"] = np.where(agg["model"] == "svm", kernel, "")
     plot = _named(agg).rename(columns={"mean": "value"})
+    plot["model"] = plot["model"].replace({"SVM": f"SVM ({kernel})"})
     return _bars(plot, x="model", y="value", hue="method", col="metric", ylabel="mean over data sets and runs",
                  out_png=out_png, out_csv=out_csv,
-                 suptitle="Balancing (ROS, CS) vs interpolating (SMOTE, ADASYN, REMIX) methods")
+                 suptitle=f"Balancing (ROS, CS) vs interpolating (SMOTE, ADASYN, REMIX) methods (SVM: {kernel} kernel)")
 
 
 SV_FIGURES = {  # figure -> (column, methods, y label, reference line)
@@ -362,9 +390,11 @@ SV_FIGURES = {  # figure -> (column, methods, y label, reference line)
 def sv_figure(sv: pd.DataFrame, figure: str, out_png: str, out_csv: str) -> pd.DataFrame:
     """Figs 2-6 (SVM support vectors), mean over runs per data set and method."""
     column, methods, ylabel, ref = SV_FIGURES[figure]
+    kernel = kernel_of(sv)
     agg = _mean_sd(sv[sv["method"].isin(methods)], ["dataset", "method"], column).rename(columns={"mean": column})
+    agg["kernel"] = kernel
     return _bars(_named(agg), x="dataset", y=column, hue="method", ylabel=ylabel, out_png=out_png, out_csv=out_csv,
-                 hline=ref)
+                 hline=ref, suptitle=f"SVM ({kernel} kernel) support vectors")
 
 
 def lg_norm_figure(weights: pd.DataFrame, out_png: str, out_csv: str) -> pd.DataFrame:
@@ -432,8 +462,12 @@ def ce_figure(ce: pd.DataFrame, model: str, out_png: str, out_csv: str) -> pd.Da
     c = ce[(ce["model"] == model) & (ce["method"] != "cs")]
     agg = _mean_sd(c, ["dataset", "method", "class"], "instance_pct").rename(columns={"mean": "instance_pct"})
     agg["class"] = agg["class"].map({0: "0 (majority)", 1: "1 (minority)"})
+    name = NAMES[model]
+    if model == "svm":
+        agg["kernel"] = kernel_of(ce)
+        name = f"SVM ({agg['kernel'].iloc[0]} kernel)"
     return _bars(_named(agg), x="method", y="instance_pct", hue="class", col="dataset", ylabel="% of CE needed",
-                 out_png=out_png, out_csv=out_csv, suptitle=f"{NAMES[model]}: CE needed to predict an instance")
+                 out_png=out_png, out_csv=out_csv, suptitle=f"{name}: CE needed to predict an instance")
 
 
 def ce_instance_vs_class_figure(ce: pd.DataFrame, out_png: str, out_csv: str) -> pd.DataFrame:
@@ -444,43 +478,16 @@ def ce_instance_vs_class_figure(ce: pd.DataFrame, out_png: str, out_csv: str) ->
     c["count"] = c["count"].map({"instance_pct": "per instance", "class_pct": "per class"})
     agg = _mean_sd(c, ["model", "class", "method", "count"], "pct").rename(columns={"mean": "pct"})
     agg["class"] = agg["class"].map({0: "class 0 (majority)", 1: "class 1 (minority)"})
-    return _bars(_named(agg), x="method", y="pct", hue="count", row="model", col="class", ylabel="% of CE needed",
-                 out_png=out_png, out_csv=out_csv)
+    kernel = kernel_of(ce)
+    agg["kernel"] = np.where(agg["model"] == "svm", kernel, "")
+    plot = _named(agg)
+    plot["model"] = plot["model"].replace({"SVM": f"SVM ({kernel})"})
+    return _bars(plot, x="method", y="pct", hue="count", row="model", col="class", ylabel="% of CE needed",
+                 out_png=out_png, out_csv=out_csv, suptitle=f"CE needed per instance vs per class (SVM: {kernel} kernel)")
 
 
 # --- entry point of the report rules -----------------------------------------------------------------------
 
-def _concat_csv(paths: list[str]) -> pd.DataFrame:
+def read_csvs(paths) -> pd.DataFrame:
+    """One frame of the CSV files ``paths`` (the per-run metrics, or one analysis table)."""
     return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-
-
-def build(artifact: str, inputs: list[str], outputs: dict[str, str], **p) -> None:
-    """Dispatch of the shim ``workflow/scripts/tabular_report.py``: build ``artifact`` from ``inputs``."""
-    out = outputs
-    if artifact == "table1":
-        table1(p["raw_files"], out["csv"], out["md"])
-    elif artifact in ("table3", "table4"):
-        (table3 if artifact == "table3" else table4)(_concat_csv(inputs), p["datasets"], out["csv"], out["md"])
-    elif artifact == "fig1":
-        fig1_balancing_vs_interpolation(_concat_csv(inputs), out["png"], out["csv"])
-    elif artifact in SV_FIGURES:
-        sv_figure(pd.read_csv(inputs[0]), artifact, out["png"], out["csv"])
-    elif artifact in ("table6", "table7"):
-        weight_change_table(pd.read_csv(inputs[0]), "lg" if artifact == "table6" else "nn", p["datasets"], out["csv"],
-                            out["md"], p["eps"])
-    elif artifact == "fig7":
-        lg_norm_figure(pd.read_csv(inputs[0]), out["png"], out["csv"])
-    elif artifact in ("fig8", "fig9"):
-        nn_norm_figure(pd.read_csv(inputs[0]), "majority" if artifact == "fig8" else "minority", out["png"], out["csv"])
-    elif artifact in ("table9", "table10"):
-        overlap_table(pd.read_csv(inputs[0]), "lg" if artifact == "table9" else "nn", p["top_k"], p["datasets"],
-                      out["csv"], out["md"])
-    elif artifact in ("fig11", "fig12"):
-        top_features_figure(pd.read_csv(inputs[0]), "lg" if artifact == "fig11" else "nn", p["dataset"],
-                            p["figure_top_k"], out["png"], out["csv"])
-    elif artifact in ("magnitude_fig2", "magnitude_fig3"):
-        ce_figure(pd.read_csv(inputs[0]), "lg" if artifact == "magnitude_fig2" else "svm", out["png"], out["csv"])
-    elif artifact == "magnitude_fig4":
-        ce_instance_vs_class_figure(pd.read_csv(inputs[0]), out["png"], out["csv"])
-    else:
-        raise ValueError(f"unknown tabular artifact {artifact!r}")

@@ -1,5 +1,6 @@
 # Tabular study (How Data Augmentation Works / Hidden Influence of Latent Feature Magnitude):
-# fetch_tabular -> split_tabular -> augment_tabular -> fit_sklearn_model (SVM, LG) / train_tabular_nn (MLP)
+# fetch_tabular -> split_tabular -> augment_tabular -> fit_sklearn_model (SVM, LG; svm_linear for the CE
+# analysis only); split_tabular -> train_tabular_nn (MLP: holds out its validation rows, then augments)
 # and, for the NN's latent-space EOS and DSM, the image pipeline's own phase-2/3 rules:
 # export_tabular_embeddings -> oversample_tabular_embeddings -> retrain_tabular_head; then evaluate_tabular_run.
 
@@ -13,14 +14,14 @@ rule fetch_tabular:
         "benchmarks/fetch_tabular/{tabular}.tsv"
     params:
         source=tabular_source,
-        code=code_hash("tabular", "datasets", "embeddings"),
+        code=code("fetch_tabular.py"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
     localrule: True  # downloads (when allowed) need the login node's network under SLURM
     script:
-        "../scripts/tabular_stage.py"
+        "../scripts/fetch_tabular.py"
 
 
 rule split_tabular:
@@ -35,13 +36,13 @@ rule split_tabular:
         "benchmarks/split_tabular/{tabular}_run{run}.tsv"
     params:
         test_size=TAB["test_size"],
-        code=code_hash("tabular", "datasets", "embeddings"),
+        code=code("split_tabular.py"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/tabular_stage.py"
+        "../scripts/split_tabular.py"
 
 
 rule augment_tabular:
@@ -58,13 +59,13 @@ rule augment_tabular:
     params:
         options=lambda wc: dict(TAB["oversampling"][wc.method]),
         seed=tab_seed,
-        code=code_hash("tabular", "oversampling", "training", "embeddings"),
+        code=code("augment_tabular.py"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/tabular_stage.py"
+        "../scripts/augment_tabular.py"
 
 
 rule fit_sklearn_model:
@@ -79,15 +80,15 @@ rule fit_sklearn_model:
     benchmark:
         "benchmarks/fit_sklearn_model/{tabular}_run{run}_{model}_{method}.tsv"
     params:
-        settings=lambda wc: dict(TAB[wc.model]),
+        settings=lambda wc: dict(TAB["svm" if wc.model == "svm_linear" else wc.model]),  # svm_linear: kernel forced
         seed=tab_seed,
-        code=code_hash("tabular", "embeddings"),
+        code=code("fit_sklearn_model.py"),
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     script:
-        "../scripts/tabular_stage.py"
+        "../scripts/fit_sklearn_model.py"
 
 
 rule train_tabular_nn:
@@ -104,15 +105,16 @@ rule train_tabular_nn:
         "benchmarks/train_tabular_nn/{tabular}_run{run}_{method}.tsv"
     params:
         settings=dict(TAB["nn"]),
+        options=tab_nn_options,
         remix_alpha=TAB["oversampling"]["remix"]["alpha"],
         seed=tab_seed,
-        code=code_hash("tabular", "training", "models", "embeddings"),
+        code=code("train_tabular_nn.py"),
     threads: 1  # a 4-layer MLP on a few thousand rows: one core each, jobs in parallel
     resources:
         mem_mb=2000,
         runtime=60,
     script:
-        "../scripts/tabular_stage.py"
+        "../scripts/train_tabular_nn.py"
 
 
 rule export_tabular_embeddings:
@@ -128,13 +130,13 @@ rule export_tabular_embeddings:
     benchmark:
         "benchmarks/export_tabular_embeddings/{tabular}_run{run}.tsv"
     params:
-        code=code_hash("tabular", "embeddings", "models"),
+        code=code("export_tabular_embeddings.py"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/tabular_stage.py"
+        "../scripts/export_tabular_embeddings.py"
 
 
 # Phases 2b and 3 of the NN's EOS / DSM are the image pipeline's rules, on other files.
@@ -150,7 +152,7 @@ use rule oversample_embeddings as oversample_tabular_embeddings with:
     params:
         sampler=lambda wc: {"name": LATENT_SAMPLER[wc.latent], "options": dict(TAB["latent"][wc.latent]),
                             "seed": tab_seed(wc)},
-        code=code_hash("oversampling", "embeddings"),
+        code=code("oversample_embeddings.py"),
 
 
 use rule retrain_head as retrain_tabular_head with:
@@ -168,12 +170,12 @@ use rule retrain_head as retrain_tabular_head with:
     params:
         hp=lambda wc: {"loss": "ce", "training": dict(TAB["head_training"]), "loss_options": {},
                        "seed": tab_seed(wc)},
-        code=code_hash("heads", "losses", "embeddings"),
+        code=code("retrain_head.py"),
 
 
 rule evaluate_tabular_run:
     input:
-        lambda wc: list(tab_run(wc.tabular, wc.run)["predictions"].values()),
+        unpack(tab_evaluate_inputs),
     output:
         "data/tabular/metrics/{tabular}/run{run}.csv",
     log:
@@ -181,12 +183,11 @@ rule evaluate_tabular_run:
     benchmark:
         "benchmarks/evaluate_tabular_run/{tabular}_run{run}.tsv"
     params:
-        predictions=lambda wc: tab_run(wc.tabular, wc.run)["predictions"],
-        code=code_hash("tabular", "metrics"),
+        code=code("evaluate_tabular_run.py"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     localrule: True
     script:
-        "../scripts/tabular_stage.py"
+        "../scripts/evaluate_tabular_run.py"

@@ -1,0 +1,6 @@
+"""Shim for rule analyse_ce_counts: data/tabular/analysis/ce_counts.csv from every tabular run's model files."""
+from pipeline_lib import namedfiles, runlog, tabular_reports
+
+runlog.start(snakemake)
+p = snakemake.params
+tabular_reports.collect_ce_counts(namedfiles.runs(snakemake.input, p.runs), snakemake.output[0], **p.options)

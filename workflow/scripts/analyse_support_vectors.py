@@ -1,0 +1,6 @@
+"""Shim for rule analyse_support_vectors: data/tabular/analysis/support_vectors.csv from every tabular run's model files."""
+from pipeline_lib import namedfiles, runlog, tabular_reports
+
+runlog.start(snakemake)
+p = snakemake.params
+tabular_reports.collect_support_vectors(namedfiles.runs(snakemake.input, p.runs), snakemake.output[0], **p.options)

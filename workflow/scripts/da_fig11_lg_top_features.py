@@ -1,0 +1,6 @@
+"""Shim for rule da_fig11_lg_top_features: Fig. 11, LG top features per class."""
+from pipeline_lib import runlog, tabular_reports as tr
+
+runlog.start(snakemake)
+i, o, p = snakemake.input, snakemake.output, snakemake.params
+tr.top_features_figure(tr.read_csvs(i.files), "lg", p.dataset, p.figure_top_k, o.png, o.csv)

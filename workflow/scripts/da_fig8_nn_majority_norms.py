@@ -1,0 +1,6 @@
+"""Shim for rule da_fig8_nn_majority_norms: Fig. 8, NN majority-class weight norms."""
+from pipeline_lib import runlog, tabular_reports as tr
+
+runlog.start(snakemake)
+i, o, p = snakemake.input, snakemake.output, snakemake.params
+tr.nn_norm_figure(tr.read_csvs(i.files), "majority", o.png, o.csv)

@@ -1,0 +1,6 @@
+"""Shim for rule da_fig9_nn_minority_norms: Fig. 9, NN minority-class weight norms."""
+from pipeline_lib import runlog, tabular_reports as tr
+
+runlog.start(snakemake)
+i, o, p = snakemake.input, snakemake.output, snakemake.params
+tr.nn_norm_figure(tr.read_csvs(i.files), "minority", o.png, o.csv)

@@ -1,0 +1,6 @@
+"""Shim for rule da_table1_datasets: Table I of the tabular study, from the fetched data."""
+from pipeline_lib import runlog, tabular_reports as tr
+
+runlog.start(snakemake)
+i, o, p = snakemake.input, snakemake.output, snakemake.params
+tr.table1(dict(i.items()), o.csv, o.md)

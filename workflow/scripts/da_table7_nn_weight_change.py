@@ -1,0 +1,6 @@
+"""Shim for rule da_table7_nn_weight_change: Table VII, relative weight change of the NN classification layer."""
+from pipeline_lib import runlog, tabular_reports as tr
+
+runlog.start(snakemake)
+i, o, p = snakemake.input, snakemake.output, snakemake.params
+tr.weight_change_table(tr.read_csvs(i.files), "nn", p.datasets, o.csv, o.md, p.eps)

@@ -1,0 +1,6 @@
+"""Shim for rule evaluate_tabular_run: metrics of every model of one run (inputs named <model>/<method>)."""
+from pipeline_lib import runlog, tabular
+
+runlog.start(snakemake)
+wc = snakemake.wildcards
+tabular.evaluate_stage(dict(snakemake.input.items()), snakemake.output[0], dataset=wc.tabular, run=int(wc.run))

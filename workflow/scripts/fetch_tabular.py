@@ -1,0 +1,5 @@
+"""Shim for rule fetch_tabular: one imbalanced-learn data set as Parquet."""
+from pipeline_lib import runlog, tabular
+
+runlog.start(snakemake)
+tabular.fetch_stage(snakemake.output[0], name=snakemake.wildcards.tabular, **snakemake.params.source)
