@@ -377,3 +377,17 @@ def test_gpus_requested_per_rule():
     assert not gpus_requested_per_rule({"train_backbone": {"gpu": 0}, "x": {"mem_mb": 5}})
     assert not gpus_requested_per_rule({})
     assert not gpus_requested_per_rule(None)
+
+
+def test_settings_in_another_key_order_validate_to_the_same_text():
+    """Snakemake compares params as text: keys are put into the schema's order (YAML dumpers sort them)."""
+    a = {"datasets": {"b": {"source": "digits", "imbalance": {"ratio": 5}}, "a": {"source": "digits",
+                                                                                    "imbalance": {"ratio": 5}}},
+         "head_training": {"epochs": 3, "warmup_epochs": 1, "batch_size": 128, "lr": 0.1}}
+    b = {"head_training": {"lr": 0.1, "warmup_epochs": 1, "batch_size": 128, "epochs": 3},
+         "datasets": {"b": {"imbalance": {"ratio": 5}, "source": "digits"}, "a": {"imbalance": {"ratio": 5},
+                                                                                  "source": "digits"}}}
+    va, vb = validate(a, SCHEMA), validate(b, SCHEMA)
+    assert repr(va) == repr(vb)
+    assert list(va["datasets"]) == ["b", "a"]  # the user's order of data sets is kept (table rows)
+    assert list(va["head_training"])[:2] == ["epochs", "batch_size"]

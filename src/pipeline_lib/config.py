@@ -63,7 +63,40 @@ def validate(config: dict, schema: dict) -> dict:
                     raise ConfigError(f"datasets.{name}.path = {path!r}: folder {os.path.join(path, split)!r} "
                                       "does not exist (expected <path>/train/<class>/* and <path>/test/<class>/*)")
     check_tabular_names(config.get("tabular", {}))
+    schema_order(config, schema)
     return config
+
+
+def _resolve(sub: dict, root: dict) -> dict:
+    ref = sub.get("$ref", "")
+    if ref.startswith("#/"):
+        node = root
+        for part in ref[2:].split("/"):
+            node = node[part]
+        return {**node, **{k: v for k, v in sub.items() if k != "$ref"}}
+    return sub
+
+
+def schema_order(instance, schema: dict, root: dict | None = None) -> None:
+    """Put the keys of every object with declared ``properties`` into the schema's order (in place), so
+    that the same settings written in another order (or sorted by a YAML dumper) form the same params:
+    Snakemake compares params as text, and a dict's text follows its key order.  Objects keyed by the
+    user (``datasets``) keep the user's order, which is the order of the tables' rows."""
+    root = root or schema
+    schema = _resolve(schema, root)
+    if not isinstance(instance, dict):
+        return
+    props = schema.get("properties", {})
+    if props:
+        ordered = [k for k in props if k in instance] + [k for k in instance if k not in props]
+        items = [(k, instance[k]) for k in ordered]
+        instance.clear()
+        instance.update(items)
+    extra = schema.get("additionalProperties")
+    for key, value in instance.items():
+        sub = props.get(key, extra if isinstance(extra, dict) else None)
+        if sub is not None:
+            schema_order(value, sub, root)
 
 
 def check_tabular_names(tab: dict) -> None:
