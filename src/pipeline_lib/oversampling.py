@@ -129,7 +129,8 @@ def _originals_first(sampler, X: np.ndarray, y: np.ndarray, name: str):
 
 
 def _resample(X, y, name: str, random_state, options: dict):
-    """:func:`resample_embeddings` that also returns the sampler it ran (fitted)."""
+    """:func:`resample_embeddings` that also returns the sampler it ran (fitted) and the options it ran
+    with (after :func:`fit_neighbours_to_classes`)."""
     X = np.asarray(X)
     y = np.asarray(y)
     n = len(X)
@@ -143,6 +144,7 @@ def _resample(X, y, name: str, random_state, options: dict):
         y_res.astype(np.int64, copy=False),
         is_synthetic,
         sampler,
+        options,
     )
 
 
@@ -213,8 +215,7 @@ def resample_file(in_parquet: str, out_parquet: str, name: str, *, random_state:
     df, meta = emb.read(in_parquet)
     y = df["label"].to_numpy()
     requested = dict(options or {})
-    options = fit_neighbours_to_classes(name, y, requested)  # as used
-    X_res, y_res, syn, sampler = _resample(emb.features(df), y, name, random_state, options)
+    X_res, y_res, syn, sampler, options = _resample(emb.features(df), y, name, random_state, requested)
     n = len(df)
     out = emb.make_frame(np.r_[df["sample_id"].to_numpy(), -np.ones(len(y_res) - n, np.int64)], y_res,
                          np.r_[df["pred"].to_numpy(), -np.ones(len(y_res) - n, np.int64)], X_res, syn)
@@ -239,8 +240,7 @@ def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: 
     x, y = data.train_x[idx], data.train_y[idx]
     flat = x.reshape(len(x), -1).astype(np.float32)
     requested = dict(options or {})
-    options = fit_neighbours_to_classes(name, y, requested)
-    X_res, y_res, syn, sampler = _resample(flat, y, name, random_state, options)
+    X_res, y_res, syn, sampler, options = _resample(flat, y, name, random_state, requested)
     images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape((len(X_res),) + x.shape[1:])
     record = sampler_record(name, sampler, requested, options, random_state, y, y_res, data.class_names)
     log(f"pixel {name}: {len(x)} images -> {len(images)}; class counts {record['class_counts_after']}")

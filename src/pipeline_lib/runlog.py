@@ -11,19 +11,23 @@ _CONSOLE = sys.__stderr__  # the terminal Snakemake shows, kept before setup() s
 _TAG = {"rule": "pipeline"}
 
 
-def console(message: str) -> None:
-    """One line on the console (prefixed with the job's rule and wildcards) and in the log."""
-    logging.getLogger("pipeline_lib").info(message)
+def _to_console(line: str) -> None:
+    """``line`` on the terminal, prefixed with the job's rule and wildcards (only once stderr is the log)."""
     if _CONSOLE is not None and _CONSOLE is not sys.stderr:
-        print(f"[{_TAG['rule']}] {message}", file=_CONSOLE, flush=True)
+        print(f"[{_TAG['rule']}] {line}", file=_CONSOLE, flush=True)
+
+
+def console(message: str) -> None:
+    """One line on the console and in the log."""
+    logging.getLogger("pipeline_lib").info(message)
+    _to_console(message)
 
 
 def _one_line_cause(exc_type, exc, tb) -> None:
     """Excepthook: the traceback goes to the log, its one-line cause to the console."""
     sys.__excepthook__(exc_type, exc, tb)
-    if _CONSOLE is not None and _CONSOLE is not sys.stderr:
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"[{_TAG['rule']}] error: {exc_type.__name__}: {cause}", file=_CONSOLE, flush=True)
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    _to_console(f"error: {exc_type.__name__}: {cause}")
 
 
 def setup(log_path: str | None, threads: int = 1, job: str | None = None) -> logging.Logger:
@@ -75,7 +79,6 @@ def epoch_progress(total_epochs: int, log=None, lines: int = 20):
             line = f"epoch {epoch}/{total_epochs} loss {loss} {secs} s/epoch"
             if "test_macro_f1" in fields:
                 line += f" test macro-F1 {fields['test_macro_f1']}"
-            if _CONSOLE is not None and _CONSOLE is not sys.stderr:
-                print(f"[{_TAG['rule']}] {line}", file=_CONSOLE, flush=True)
+            _to_console(line)
 
     return emit

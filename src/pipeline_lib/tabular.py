@@ -69,12 +69,19 @@ def split_stage(raw: str, out_train: str, out_test: str, *, dataset: str, run: i
     emb.write_frame(out_test, frame(te, y[te], X_te), dict(common, split="test"))
 
 
-def augment_stage(train: str, out: str, *, method: str, options: dict, seed: int, log=print) -> None:
+def augment_rows(X, y, sample_id, method: str, options: dict | None, seed: int):
+    """``augment_table`` of rows that carry a ``sample_id``: ``(X_res, y_res, sample_id_res, is_synthetic)``,
+    each output row with the id of the original it is, copies (ROS) or is dominated by (REMIX), -1 for an
+    interpolation.  Shared by ``augment_tabular`` and the NN's training set (:func:`nn_training_set`)."""
     from .oversampling import augment_table
 
+    X_res, y_res, source, syn = augment_table(X, y, method, seed, **(options or {}))
+    return X_res, y_res, np.where(source >= 0, np.asarray(sample_id)[np.maximum(source, 0)], -1), syn
+
+
+def augment_stage(train: str, out: str, *, method: str, options: dict, seed: int, log=print) -> None:
     df, X, meta = read_table(train)
-    X_res, y_res, source, syn = augment_table(X, df["label"].to_numpy(), method, seed, **options)
-    ids = np.where(source >= 0, df["sample_id"].to_numpy()[np.maximum(source, 0)], -1)
+    X_res, y_res, ids, syn = augment_rows(X, df["label"].to_numpy(), df["sample_id"].to_numpy(), method, options, seed)
     log(f"{method}: {len(df)} rows {np.bincount(df['label'], minlength=2).tolist()} -> {len(y_res)} rows "
         f"{np.bincount(y_res, minlength=2).tolist()}, {int(syn.sum())} synthetic")
     emb.write_frame(out, frame(ids, y_res, X_res, syn),
@@ -169,8 +176,6 @@ def nn_training_set(df: pd.DataFrame, X: np.ndarray, *, method: str, options: di
 
     Returns ``X``, ``y``, ``sample_id`` (as in augmented files: -1 for an interpolation) and
     ``is_synthetic`` of the training rows, and ``X_val``, ``y_val``, ``val_sample_id``."""
-    from .oversampling import augment_table
-
     y, ids = df["label"].to_numpy(), df["sample_id"].to_numpy()
     if select_on == "validation":
         fit, val = validation_split(y, validation_fraction, seed)
@@ -181,9 +186,8 @@ def nn_training_set(df: pd.DataFrame, X: np.ndarray, *, method: str, options: di
     out = {"X": X[fit], "y": y[fit], "sample_id": ids[fit], "is_synthetic": np.zeros(len(fit), bool),
            "X_val": X[val], "y_val": y[val], "val_sample_id": ids[val]}
     if method in NN_AUGMENTED:
-        X_res, y_res, source, syn = augment_table(out["X"], out["y"], method, seed, **(options or {}))
-        out.update(X=X_res, y=y_res, is_synthetic=syn,
-                   sample_id=np.where(source >= 0, out["sample_id"][np.maximum(source, 0)], -1))
+        X_res, y_res, ids, syn = augment_rows(out["X"], out["y"], out["sample_id"], method, options, seed)
+        out.update(X=X_res, y=y_res, sample_id=ids, is_synthetic=syn)
     return out
 
 

@@ -304,9 +304,3 @@ def tab_evaluate_inputs(wildcards):
     default RBF), LG and NN; the CE analysis's linear SVM is not evaluated."""
     predictions = tab_run(wildcards.tabular, wildcards.run)["predictions"]
     return flatten({m: predictions[m] for m in TAB_EVALUATED})
-
-
-def tab_analysis_inputs(name, keys, models):
-    """Named inputs of analyse_<name>: the files under ``keys`` of ``models`` for every run (the CE
-    analysis asks for ``svm_linear``, which needs coef_; the support-vector one for ``svm``)."""
-    return tab_runs_input(keys, models)

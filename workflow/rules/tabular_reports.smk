@@ -7,7 +7,7 @@
 
 rule analyse_support_vectors:
     input:
-        unpack(lambda wc: tab_analysis_inputs("support_vectors", ["models"], ["svm"])),
+        unpack(lambda wc: tab_runs_input(["models"], ["svm"])),
     output:
         "data/tabular/analysis/support_vectors.csv",
     log:
@@ -28,7 +28,7 @@ rule analyse_support_vectors:
 
 rule analyse_weights:
     input:
-        unpack(lambda wc: tab_analysis_inputs("weights", ["models"], ["lg", "nn"])),
+        unpack(lambda wc: tab_runs_input(["models"], ["lg", "nn"])),
     output:
         "data/tabular/analysis/weights.csv",
     log:
@@ -49,7 +49,7 @@ rule analyse_weights:
 
 rule analyse_top_features:
     input:
-        unpack(lambda wc: tab_analysis_inputs("top_features", ["test", "models", "predictions"], ["lg", "nn"])),
+        unpack(lambda wc: tab_runs_input(["test", "models", "predictions"], ["lg", "nn"])),
     output:
         "data/tabular/analysis/top_features.csv",
     log:
@@ -70,7 +70,7 @@ rule analyse_top_features:
 
 rule analyse_ce_counts:
     input:
-        unpack(lambda wc: tab_analysis_inputs("ce_counts", ["test", "models", "predictions"], ["lg", "svm_linear"])),
+        unpack(lambda wc: tab_runs_input(["test", "models", "predictions"], ["lg", "svm_linear"])),
     output:
         "data/tabular/analysis/ce_counts.csv",
     log:
