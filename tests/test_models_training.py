@@ -188,3 +188,135 @@ def test_remix_mixed_loss_is_ce_on_mixed_one_hot_labels():
     soft = lam * torch.nn.functional.one_hot(ya, 4) + (1 - lam) * torch.nn.functional.one_hot(yb, 4)
     expected = -(soft * torch.log_softmax(logits, 1)).sum(1).mean()
     torch.testing.assert_close(mixed, expected)
+
+
+# --- GPU-path plumbing, checked on the CPU (the CUDA graph capture itself needs a GPU: benchmarks/gpu_check.py) ---
+
+def _old_per_batch_draws(n, cfg, gen, y_cpu):
+    """The draws of the loop before epoch_plan, batch by batch: permutation, [REMIX balancing], crop offsets,
+    flips, [REMIX lambda, partners]."""
+    from pipeline_lib.remix import remix_lambda, remix_positions
+
+    perm = torch.randperm(n, generator=gen)
+    out = []
+    for i in range(0, n, cfg.batch_size):
+        idx = perm[i:i + cfg.batch_size]
+        if cfg.remix_alpha:
+            idx = idx[remix_positions(y_cpu[perm[i:i + cfg.batch_size]], gen)]
+        b = len(idx)
+        oy = torch.randint(0, 2 * cfg.crop_padding + 1, (b,), generator=gen) if cfg.crop_padding else None
+        ox = torch.randint(0, 2 * cfg.crop_padding + 1, (b,), generator=gen) if cfg.crop_padding else None
+        flip = torch.rand(b, generator=gen) < 0.5 if cfg.flip else None
+        lam = mate = None
+        if cfg.remix_alpha:
+            lam = remix_lambda(cfg.remix_alpha, gen)
+            mate = torch.randperm(b, generator=gen)
+        out.append((idx, oy, ox, flip, mate, lam))
+    return out
+
+
+@pytest.mark.parametrize("kw", [dict(crop_padding=2, flip=True), dict(crop_padding=0, flip=True),
+                                dict(crop_padding=3, flip=False), dict(crop_padding=1, flip=True, remix_alpha=0.1)])
+def test_epoch_plan_draws_what_the_per_batch_loop_drew(kw):
+    from pipeline_lib.training import epoch_plan
+
+    cfg = TrainConfig(**SGD, epochs=1, batch_size=32, seed=0, device="cpu", **kw)
+    y = torch.as_tensor(np.repeat(np.arange(3), [60, 30, 10]))
+    plan = epoch_plan(100, cfg, torch.Generator().manual_seed(7), y).to("cpu")
+    old = _old_per_batch_draws(100, cfg, torch.Generator().manual_seed(7), y)
+    assert len(plan.bounds) == len(old) == 4 and plan.bounds[-1] == (96, 100)
+    for k, want in enumerate(old):
+        got = plan.batch(k)
+        for g, w in zip(got[:5], want[:5]):
+            assert (g is None and w is None) or torch.equal(g, w)
+        assert got[5] == want[5]
+    assert plan.flip.dtype == torch.bool or not cfg.flip
+
+
+def test_set_lr_changes_a_tensor_lr_in_place_and_fused_tensor_lr_sgd_matches():
+    """The graph path's optimiser (fused SGD reading a device-tensor lr that set_lr changes in place) takes the
+    same steps as the CPU's SGD with a float lr (checked here with PyTorch's CPU fused kernel)."""
+    from pipeline_lib.training import set_lr
+
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+    b.load_state_dict(a.state_dict())
+    lr_t = torch.tensor(0.1)
+    oa = torch.optim.SGD(a.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
+    ob = torch.optim.SGD(b.parameters(), lr=lr_t, momentum=0.9, weight_decay=2e-4, fused=True)
+    x = torch.randn(8, 6)
+    for lr in (0.02, 0.04, 0.1, 1e-3, 1e-5):
+        set_lr(oa, lr)
+        set_lr(ob, lr)
+        assert ob.param_groups[0]["lr"] is lr_t and float(lr_t) == pytest.approx(lr) and oa.param_groups[0]["lr"] == lr
+        for m, o in ((a, oa), (b, ob)):
+            o.zero_grad()
+            m(x).pow(2).sum().backward()
+            o.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["ce", "ldam-drw"])
+def test_static_input_path_of_the_graph_step_equals_the_loop(monkeypatch, loss):
+    """train_backbone's CUDA-graph branch (fixed input tensors refilled per full batch, a captured step keyed
+    on the loss weights, the last smaller batch eager) run on the CPU with an eager stand-in for the capture:
+    the same weights and history as the plain loop, one call per full batch, a new key when DRW switches on."""
+    from pipeline_lib import training
+
+    x, y = _toy_images(n=130)  # batches of 32: four full ones and one of 2
+    cfg = TrainConfig(**SGD, epochs=5, batch_size=32, crop_padding=2, flip=True, seed=4, device="cpu")
+    kw = dict(num_classes=3, arch="resnet20", loss=loss, mean=[0.5] * 3, std=[0.25] * 3, log=lambda *_: None)
+    plain, plain_hist = train_backbone(x, y, cfg=cfg, **kw)
+
+    keys = []
+
+    class EagerStandIn:
+        def __init__(self, fn, warmup=3):
+            self.fn = fn
+
+        def __call__(self, key=None):
+            keys.append(key)
+            return self.fn()
+
+    real_setup = training._setup
+    monkeypatch.setattr(training, "_setup", lambda *a: (lambda r: (*r[:5], True, *r[6:]))(real_setup(*a)))  # graph on
+    monkeypatch.setattr(training, "GraphedStep", EagerStandIn)
+    graphed, graphed_hist = train_backbone(x, y, cfg=cfg, **kw)
+    for a, b in zip(plain.state_dict().values(), graphed.state_dict().values()):
+        assert torch.equal(a, b)
+    drop = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert drop(plain_hist) == drop(graphed_hist)
+    assert len(keys) == 4 * 5
+    assert keys == ([0] * 20 if loss == "ce" else [0] * 16 + [1] * 4)  # DRW weights from epoch int(0.8 * 5) = 4
+
+
+def test_cuda_graph_setting_on_the_cpu_is_reported_and_changes_nothing():
+    x, y = _toy_images()
+    base = dict(**SGD, epochs=2, batch_size=32, crop_padding=1, flip=True, seed=2, device="cpu")
+    msgs = []
+    on, _ = train_backbone(x, y, num_classes=3, arch="resnet20", loss="ce", cfg=TrainConfig(**base, cuda_graph=True),
+                           mean=[0.5] * 3, std=[0.25] * 3, log=msgs.append)
+    off, _ = train_backbone(x, y, num_classes=3, arch="resnet20", loss="ce", cfg=TrainConfig(**base),
+                            mean=[0.5] * 3, std=[0.25] * 3, log=lambda *_: None)
+    assert msgs[0] == "cuda_graph not used: device cpu"
+    assert all(torch.equal(a, b) for a, b in zip(on.state_dict().values(), off.state_dict().values()))
+    with pytest.raises(ValueError, match="cuda_graph 'yes' not allowed; allowed: true, false"):
+        TrainConfig(**base, cuda_graph="yes")
+
+
+def test_step_throughput_reports_loop_and_bare_step_alike():
+    from pipeline_lib.training import step_throughput
+
+    x, y = _toy_images(n=90)
+    cfg = TrainConfig(**SGD, epochs=200, batch_size=32, crop_padding=1, flip=True, seed=0, device="cpu")
+    r = step_throughput(x, y, num_classes=3, arch="resnet20", loss="ce", cfg=cfg, mean=[0.5] * 3, std=[0.25] * 3,
+                        repeats=2, log=lambda *_: None)
+    assert r["batches"] == 3 and len(r["loop_epoch_s_all"]) == len(r["bare_epoch_s_all"]) == 2
+    assert r["loop_epoch_s"] == pytest.approx(float(np.median(r["loop_epoch_s_all"])))
+    assert r["loop_images_s"] == pytest.approx(90 / r["loop_epoch_s"]) and r["bare_images_s"] == pytest.approx(
+        90 / r["bare_epoch_s"])
+    assert r["loop_vs_bare"] == pytest.approx(r["loop_images_s"] / r["bare_images_s"])
+    with pytest.raises(ValueError, match="repeats 0 not allowed; allowed: an integer >= 1"):
+        step_throughput(x, y, num_classes=3, arch="resnet20", loss="ce", cfg=cfg, mean=[0.5] * 3, std=[0.25] * 3,
+                        repeats=0)

@@ -1,10 +1,16 @@
 """GPU assignment for jobs that share one workstation.
 
 Snakemake limits how many GPU jobs run at once (``--resources gpu=N``) but does not say which GPU a
-job should use (it sets no ``CUDA_VISIBLE_DEVICES``).  :func:`claim_gpu` lets each job take the first
-GPU nobody else holds, through an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock`` that lasts as long
-as the process.  Under SLURM (or any scheduler that sets ``CUDA_VISIBLE_DEVICES``) each job sees only
-its own GPUs, so the caller (``training.pick_device``) uses the first visible one without a lock.
+job should use (it sets no ``CUDA_VISIBLE_DEVICES``).  :func:`claim_gpu` lets each job take a free
+*slot* of a GPU, through an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock`` (slot 0) or
+``gpu<i>.slot<j>.lock`` (slot j) that lasts as long as the process.  A GPU has ``jobs_per_gpu`` slots
+(argument, else the environment variable ``PIPELINE_JOBS_PER_GPU``, else 1): a small CIFAR ResNet uses
+a fraction of a large GPU, so several trainings can share one.  Slots are filled breadth-first (slot 0
+of every GPU, then slot 1 of every GPU, ...), so jobs spread over the GPUs before they double up.  With
+G GPUs and J jobs per GPU, give Snakemake ``--resources gpu=G*J`` (profiles/local-gpus).
+
+Under SLURM (or any scheduler that sets ``CUDA_VISIBLE_DEVICES``) each job sees only its own GPUs, so
+the caller (``training.pick_device``) uses the first visible one without a lock.
 """
 from __future__ import annotations
 
@@ -13,41 +19,64 @@ import os
 import tempfile
 import time
 
-_HELD: dict = {}  # GPU index -> open lock file, kept for the life of the process
+JOBS_PER_GPU_ENV = "PIPELINE_JOBS_PER_GPU"
+_HELD: dict = {}  # (GPU index, slot) -> open lock file, kept for the life of the process
 
 
 def default_lock_dir() -> str:
     return os.environ.get("PIPELINE_GPU_LOCK_DIR", os.path.join(tempfile.gettempdir(), "pipeline_lib_gpu_locks"))
 
 
+def resolve_jobs_per_gpu(value: int | str | None = None) -> int:
+    """Jobs that may share one GPU: ``value``, else ``$PIPELINE_JOBS_PER_GPU``, else 1."""
+    where = "jobs_per_gpu"
+    if value is None:
+        value, where = os.environ.get(JOBS_PER_GPU_ENV, "1"), JOBS_PER_GPU_ENV
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if isinstance(value, bool) or n < 1 or str(n) != str(value).strip():
+        raise ValueError(f"{where}={value!r} is not allowed; allowed: an integer >= 1")
+    return n
+
+
+def _lock_name(gpu: int, slot: int) -> str:
+    return f"gpu{gpu}.lock" if slot == 0 else f"gpu{gpu}.slot{slot}.lock"
+
+
 def claim_gpu(count: int, lock_dir: str | None = None, wait_s: float = 3600.0, poll_s: float = 2.0,
-              log=print) -> int:
-    """Index of a GPU (0..count-1) that this process now holds exclusively; waits for one to free up.
-    A process that already holds a GPU gets the same one again."""
+              log=print, jobs_per_gpu: int | None = None) -> int:
+    """Index of a GPU (0..count-1) of which this process now holds one of ``jobs_per_gpu`` slots
+    (see the module doc); waits for a slot to free up.  A process that already holds a slot gets the
+    same GPU again."""
     if _HELD:
-        return next(iter(_HELD))
+        return next(iter(_HELD))[0]
     if count < 1:
         raise ValueError(f"no GPU to claim (count={count})")
+    per_gpu = resolve_jobs_per_gpu(jobs_per_gpu)
     lock_dir = lock_dir or default_lock_dir()
     os.makedirs(lock_dir, exist_ok=True)
     deadline = time.monotonic() + wait_s
+    what = f"{count} GPUs" if per_gpu == 1 else f"{count} GPUs x {per_gpu} jobs"
     while True:
-        for i in range(count):
-            fh = open(os.path.join(lock_dir, f"gpu{i}.lock"), "a+")
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.close()
-                continue
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"{os.getpid()}\n")
-            fh.flush()
-            _HELD[i] = fh
-            return i
+        for slot in range(per_gpu):
+            for i in range(count):
+                fh = open(os.path.join(lock_dir, _lock_name(i, slot)), "a+")
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    fh.close()
+                    continue
+                fh.seek(0)
+                fh.truncate()
+                fh.write(f"{os.getpid()}\n")
+                fh.flush()
+                _HELD[(i, slot)] = fh
+                return i
         if time.monotonic() > deadline:
-            raise TimeoutError(f"all {count} GPUs stayed busy for {wait_s:.0f} s (locks in {lock_dir})")
-        log(f"all {count} GPUs busy, waiting")
+            raise TimeoutError(f"all {what} stayed busy for {wait_s:.0f} s (locks in {lock_dir})")
+        log(f"all {what} busy, waiting")
         time.sleep(poll_s)
 
 
