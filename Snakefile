@@ -4,7 +4,8 @@
 #         -> oversample_embeddings -> retrain_head -> evaluate_run -> table2
 # Table I adds oversample_pixels -> train_pixel_backbone -> evaluate_pixel_run -> table1; the figures
 # read the embeddings and heads.  `snakemake eos_paper` builds every artifact of the EOS paper, and
-# `snakemake --report reports/eos_report.html eos_paper` the self-contained HTML report.
+# `snakemake --report reports/eos_report.html eos_paper` the self-contained HTML report.  The image study of
+# "How Data Augmentation Works" (reports/da/table2, 5, 8, 11, fig10) is `snakemake da_images`.
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -32,6 +33,7 @@ include: "workflow/rules/pixel.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/tabular.smk"
 include: "workflow/rules/tabular_reports.smk"
+include: "workflow/rules/da_images.smk"
 
 
 rule all:

@@ -74,7 +74,7 @@ def test_bad_values_give_one_line_errors(mutate, expected):
     (lambda c: c.setdefault("analysis", {}).setdefault("tsne", {}).update(dataset="cifar"),
      "analysis.tsne.dataset = 'cifar' is not a configured dataset"),
     (lambda c: c.setdefault("pixel_oversampling", {}).update(methods=["mixup"]),
-     "pixel_oversampling.methods.0 = 'mixup' is not allowed; allowed: smote, bsmote, balsvm, remix"),
+     "pixel_oversampling.methods.0 = 'mixup' is not allowed; allowed: smote, bsmote, balsvm, ros, remix"),
 ])
 def test_analysis_settings_must_match_the_runs(mutate, expected):
     cfg = default_config()
@@ -112,7 +112,7 @@ def test_training_defaults_only_in_schema():
     assert "training" not in bare["datasets"]["d"]
     assert training_settings(bare, "d") == {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9,
                                             "weight_decay": 0.0002, "crop_padding": 4, "flip": True,
-                                            "select_on": "final", "device": "auto"}
+                                            "select_on": "final", "device": "auto", "cuda_graph": False}
 
 
 @pytest.mark.parametrize("extra", [
@@ -391,3 +391,162 @@ def test_settings_in_another_key_order_validate_to_the_same_text():
     assert repr(va) == repr(vb)
     assert list(va["datasets"]) == ["b", "a"]  # the user's order of data sets is kept (table rows)
     assert list(va["head_training"])[:2] == ["epochs", "batch_size"]
+
+
+# --- class subsets, test pools and draws, file lists, the balanced draw -----------------------------------
+
+def one_dataset(**ds):
+    return {"cuts": [0, 10], "datasets": {"d": {"imbalance": {"ratio": 10}, **ds}}}
+
+
+def test_per_source_defaults_of_the_large_sources():
+    places = validate(one_dataset(source="places365", classes=["airfield", "barn"]), SCHEMA)["datasets"]["d"]
+    assert (places["download"], places["test_split"], places["image_size"]) == (False, "val", 32)
+    c10 = validate(one_dataset(source="cifar10"), SCHEMA)["datasets"]["d"]
+    assert (c10["download"], c10["test_split"], "image_size" in c10) == (True, "test", False)
+    assert c10["classes"] is None and c10["test_draw"] is None and c10["file_lists"] is None
+    assert c10["checkpoints"] == {} and c10["inat_version"] == "2021_mini"
+    own = validate(one_dataset(source="places365", download=True, test_split="train"), SCHEMA)["datasets"]["d"]
+    assert own["download"] is True and own["test_split"] == "train"
+
+
+@pytest.mark.parametrize("ds, expected", [
+    (dict(source="cifar10", test_split="val"),
+     "datasets.d.test_split = 'val' is not available for source cifar10; allowed: test, train"),
+    (dict(source="places365", test_split="test"),
+     "datasets.d.test_split = 'test' is not available for source places365; allowed: val, train"),
+    (dict(source="cifar10", file_lists={"train": "l/trn_{cut}.csv", "test": "l/val_{cut}.csv"}),
+     "datasets.d.file_lists: source cifar10 has no file names to match; allowed with sources imagefolder, places365"),
+    (dict(source="imagefolder", path="/x", file_lists={"train": "l/trn.csv", "test": "l/val_{cut}.csv"}),
+     "datasets.d.file_lists.train: 'l/trn.csv' does not match"),
+    (dict(source="inaturalist", classes=["Aves", "Plantae"], inat_version="2019"),
+     "datasets.d.inat_version = '2019' is not allowed; allowed: 2017, 2021, 2021_mini"),
+    (dict(source="inaturalist"), "datasets.d.classes: inaturalist 2021_mini needs the classes"),
+    (dict(source="cifar10", imbalance={"type": "none", "ratio": 10}),
+     "datasets.d.imbalance.ratio = 10 is not used with type none"),
+    (dict(source="cifar10", imbalance={"type": "step"}), "datasets.d.imbalance: 'ratio' is a required property"),
+    (dict(source="cifar10", classes=["cat", "dog"], test_draw=[5, 5, 5]),
+     "datasets.d.test_draw = [5, 5, 5] has 3 counts for 2 classes"),
+    (dict(source="cifar10", classes=["cat"]), "datasets.d.classes: ['cat'] is too short"),
+    (dict(source="cifar10", test_draw=0), "datasets.d.test_draw = 0"),
+    (dict(source="cifar10", checkpoints={"bse": {"0": "a.pt"}}), "datasets.d.checkpoints"),
+    (dict(source="cifar10", checkpoints={"base": {"first": "a.pt"}}), "datasets.d.checkpoints.base"),
+])
+def test_bad_dataset_settings(ds, expected):
+    cfg = one_dataset(**ds)
+    cfg["datasets"]["d"].setdefault("imbalance", {"ratio": 10})
+    with pytest.raises(ConfigError) as exc:
+        validate(cfg, SCHEMA)
+    assert expected in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_checkpoints_key_validates():
+    cfg = validate(one_dataset(source="cifar10", checkpoints={"base": {"0": "m/base_0.pt"}, "eos": {}}), SCHEMA)
+    assert cfg["datasets"]["d"]["checkpoints"]["base"] == {"0": "m/base_0.pt"}
+
+
+def test_imbalance_none_passes_and_needs_two_images(tmp_path):
+    cfg = one_dataset(source="cifar10", imbalance={"type": "none"})
+    planned(cfg)
+    root = make_folder(tmp_path / "i", {"a": 5, "b": 1})
+    msg = plan_error({"datasets": {"f": {"source": "imagefolder", "path": str(root), "imbalance": {"type": "none"}}}})
+    assert msg.startswith(f"datasets.f.path = '{root}': class 1 ('b') has 1 training image(s); allowed: at least 2")
+
+
+@pytest.mark.parametrize("ds, expected", [
+    (dict(source="cifar10", classes=["cat", "lorry"]),
+     "datasets.d.classes: 'lorry' is not a class of cifar10; allowed: airplane, automobile, bird, cat, deer, dog, frog, "
+     "horse, ship, truck"),
+    (dict(source="cifar10", classes=["cat", "dgo"]), "'dgo' is not a class of cifar10 (did you mean 'dog'?)"),
+    (dict(source="inaturalist", inat_version="2017", classes=["Plantae", "Plants"]),
+     "datasets.d.classes: 'Plants' is not a class of inaturalist (did you mean 'Plantae'?); allowed: Actinopterygii,"),
+    (dict(source="cifar10", classes=["cat", "dog"], test_draw=[1000, 1001]),
+     "datasets.d.test_draw = [1000, 1001] asks class 1 ('dog') for 1001 test images and the test pool has 1000; "
+     "allowed: at most 1000"),
+    (dict(source="places365", classes=["airfield", "barn"], test_draw=250),
+     "datasets.d.test_draw = 250 asks class 0 ('airfield') for 250 test images and the val pool has 100"),
+    (dict(source="cifar10", classes=["cat", "dog", "ship"], imbalance={"type": "step", "ratio": 10, "n_max": 4000},
+          test_split="train", test_draw=1001),
+     "datasets.d.test_draw = 1001 asks class 0 ('cat') for 1001 test images and the train pool (test_split train) "
+     "has 5000, 4000 of them for training; allowed: at most 1000"),
+    (dict(source="cifar10", test_split="train"),
+     "datasets.d.test_split = 'train' leaves class 0 ('airplane') no test image: it has 5000 and null test_draw keeps "
+     "the first n_max = 5000 of each class for training"),
+    (dict(source="cifar10", classes=["cat", "dog"], pool_per_class=300, imbalance={"ratio": 10, "n_max": 400}),
+     "datasets.d.imbalance.n_max = 400 asks class 0 ('cat') for 400 training images and it has 300"),
+])
+def test_plan_checks_of_subsets_and_draws(ds, expected):
+    assert expected in plan_error(one_dataset(**ds))
+
+
+def test_places_and_inat_plan_without_their_files(tmp_path, monkeypatch):
+    """The paper's subsets plan (their counts unknown until the copies are there) and the known val size
+    of Places365 still stops a draw it cannot give."""
+    monkeypatch.chdir(tmp_path)
+    cfg = one_dataset(source="places365", classes=["airfield", "amusement_park", "aquarium", "baseball_field", "barn"],
+                      imbalance={"type": "step", "ratio": 10, "n_max": 2500}, test_split="train", test_draw=250)
+    planned(cfg)
+    cfg["datasets"]["d"].update(test_split="val", test_draw=100)
+    planned(cfg)
+    planned(one_dataset(source="inaturalist", inat_version="2017", classes=["Plantae", "Insecta", "Aves"],
+                        imbalance={"type": "step", "ratio": 5, "n_max": 6250}, test_draw=[500, 500, 250]))
+
+
+def test_folder_classes_val_pool_and_holdout(tmp_path):
+    root = make_folder(tmp_path / "i", {"ant": 12, "bee": 8, "cat": 10})
+    (root / "test").rename(root / "val")
+    assert "folder '" + str(root / "test") + "' does not exist (expected <path>/train/<class>/* and " \
+        "<path>/test/<class>/*)" in str(pytest.raises(ConfigError, validate, folder_config(root), SCHEMA).value)
+    cfg = folder_config(root, n_max=8)
+    cfg["datasets"]["f"].update(test_split="val", classes=["cat", "bee"], test_draw=1)
+    planned(cfg)  # cat 10, bee 8: [8, 4]; val has 1 a class
+    cfg["datasets"]["f"]["test_draw"] = [1, 2]
+    assert "datasets.f.test_draw = [1, 2] asks class 1 ('bee') for 2 test images and the val pool has 1" in plan_error(cfg)
+    cfg["datasets"]["f"].update(test_split="train", test_draw=[2, 5])  # one pool: bee has 8, 4 of them for training
+    assert ("asks class 1 ('bee') for 5 test images and the train pool (test_split train) has 8, 4 of them for "
+            "training; allowed: at most 4") in plan_error(cfg)
+    cfg["datasets"]["f"]["test_draw"] = [2, 4]
+    planned(cfg)
+
+
+def test_file_lists_must_exist_for_every_cut(tmp_path, monkeypatch):
+    from pipeline_lib.config import fetch_settings, file_list_paths
+
+    monkeypatch.chdir(tmp_path)
+    root = make_folder(tmp_path / "i", {"a": 4, "b": 4})
+    cfg = folder_config(root)
+    cfg.update(cuts=[0, 10])
+    cfg["datasets"]["f"]["file_lists"] = {"train": "lists/trn_{cut}.csv", "test": "lists/val_{cut}.csv"}
+    (tmp_path / "lists").mkdir()
+    for name in ("trn_0.csv", "val_0.csv", "trn_10.csv"):
+        (tmp_path / "lists" / name).write_text("file,targets\n")
+    assert plan_error(cfg) == ("datasets.f.file_lists.test = 'lists/val_{cut}.csv': lists/val_10.csv (cut 10) does not "
+                               "exist; allowed: a CSV for every cut in cuts (0, 10)")
+    (tmp_path / "lists" / "val_10.csv").write_text("file,targets\n")
+    planned(cfg)
+    assert file_list_paths(cfg, "f", "10") == {"train": ["lists/trn_10.csv"], "test": ["lists/val_10.csv"]}
+    assert fetch_settings(cfg, "f")["file_lists"] == {"train": ["lists/trn_0.csv", "lists/trn_10.csv"],
+                                                      "test": ["lists/val_0.csv", "lists/val_10.csv"]}
+
+
+def test_balanced_draw_sizes(tmp_path):
+    from pipeline_lib.config import check_balanced
+
+    cfg = validate(one_dataset(source="svhn", imbalance={"ratio": 100, "n_max": 4948}), SCHEMA)
+    with pytest.raises(ConfigError) as exc:
+        check_balanced(cfg, "d")
+    assert str(exc.value) == ("datasets.d: the balanced draw asks class 9 ('9') for 4948 training images (the largest "
+                              "class of the cut's draw) and it has 4659; allowed: a draw whose largest class is at most 4659")
+    for ok in (dict(source="cifar10", imbalance={"ratio": 100}), dict(source="svhn", imbalance={"ratio": 100}),
+               dict(source="celeba", imbalance={"ratio": 40})):  # CelebA's counts are unknown: not checked
+        check_balanced(validate(one_dataset(**ok), SCHEMA), "d")
+    root = make_folder(tmp_path / "i", {"a": 12, "b": 8})
+    cfg = validate({"datasets": {"f": {"source": "imagefolder", "path": str(root), "imbalance": {"type": "none"}}}}, SCHEMA)
+    with pytest.raises(ConfigError, match=r"asks class 1 \('b'\) for 12 training images .* and it has 8"):
+        check_balanced(cfg, "f")
+    held = validate(one_dataset(source="cifar10", classes=["cat", "dog"], test_split="train", test_draw=100,
+                                imbalance={"ratio": 10, "n_max": 4950}), SCHEMA)
+    with pytest.raises(ConfigError, match=r"for 4950 training images \(the largest class of the cut's draw\) besides its "
+                                          r"100 test images and it has 5000; allowed: a draw whose largest class is at "
+                                          r"most 4900"):
+        check_balanced(held, "d")

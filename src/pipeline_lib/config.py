@@ -54,15 +54,9 @@ def validate(config: dict, schema: dict) -> dict:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(_describe(best))
     for name, ds in config["datasets"].items():
-        if ds["source"] == "imagefolder":
-            path = ds.get("path")
-            if not path:
-                raise ConfigError(f"datasets.{name}: source imagefolder needs a 'path'")
-            for split in ("train", "test"):
-                if not os.path.isdir(os.path.join(path, split)):
-                    raise ConfigError(f"datasets.{name}.path = {path!r}: folder {os.path.join(path, split)!r} "
-                                      "does not exist (expected <path>/train/<class>/* and <path>/test/<class>/*)")
+        check_dataset_settings(name, ds)
     check_tabular_names(config.get("tabular", {}))
+    check_study_datasets(config)
     schema_order(config, schema)
     return config
 
@@ -97,6 +91,74 @@ def schema_order(instance, schema: dict, root: dict | None = None) -> None:
         sub = props.get(key, extra if isinstance(extra, dict) else None)
         if sub is not None:
             schema_order(value, sub, root)
+
+
+def check_dataset_settings(name: str, ds: dict) -> None:
+    """What the schema cannot say about one dataset's settings (validated, defaults filled): the test
+    pool the source offers, an imagefolder's folders, file lists only for sources read from files, the
+    classes of iNaturalist 2021, no ratio with ``imbalance: none``, one test count per listed class."""
+    from .datasets import FILE_SOURCES, TEST_SPLITS
+
+    key, source = f"datasets.{name}", ds["source"]
+    split = ds.get("test_split")
+    if split is not None and split not in TEST_SPLITS[source]:
+        raise ConfigError(f"{key}.test_split = {split!r} is not available for source {source}; "
+                          f"allowed: {', '.join(TEST_SPLITS[source])}")
+    if source == "imagefolder":
+        path = ds.get("path")
+        if not path:
+            raise ConfigError(f"{key}: source imagefolder needs a 'path'")
+        folders = ("train",) if split == "train" else ("train", split or "test")
+        layout = " and ".join(f"<path>/{f}/<class>/*" for f in folders)
+        for folder in folders:
+            if not os.path.isdir(os.path.join(path, folder)):
+                raise ConfigError(f"{key}.path = {path!r}: folder {os.path.join(path, folder)!r} "
+                                  f"does not exist (expected {layout})")
+    if ds.get("file_lists") and source not in FILE_SOURCES:
+        raise ConfigError(f"{key}.file_lists: source {source} has no file names to match; allowed with sources "
+                          f"{', '.join(FILE_SOURCES)}")
+    if source == "inaturalist" and ds.get("inat_version") != "2017" and not ds.get("classes"):
+        raise ConfigError(f"{key}.classes: inaturalist {ds.get('inat_version')} needs the classes (taxon names, e.g. "
+                          "[Plantae, Insecta, Aves, Reptilia, Mammalia]); allowed without: inat_version '2017' "
+                          "(its 13 super-categories)")
+    imb = ds["imbalance"]
+    if imb.get("type") == "none":
+        extra = [k for k in ("ratio", "n_max") if k in imb]
+        if extra:
+            raise ConfigError(f"{key}.imbalance.{extra[0]} = {imb[extra[0]]!r} is not used with type none (the train "
+                              "pool as it comes); allowed: leave it out, or type exp / step")
+    draw, classes = ds.get("test_draw"), ds.get("classes")
+    if isinstance(draw, list) and classes and len(draw) != len(classes):
+        raise ConfigError(f"{key}.test_draw = {draw!r} has {len(draw)} counts for {len(classes)} classes; "
+                          "allowed: one count per class, or one count for all")
+
+
+def file_list_paths(config: dict, name: str, cut=None) -> dict:
+    """{"train": [...], "test": [...]}: the file lists of every configured cut (or of ``cut``) of a dataset
+    with ``file_lists``; {} without."""
+    fl = config["datasets"][name].get("file_lists")
+    if not fl:
+        return {}
+    cuts = config["cuts"] if cut is None else [cut]
+    return {k: [fl[k].replace("{cut}", str(c)) for c in cuts] for k in ("train", "test")}
+
+
+FETCH_KEYS = ("source", "root", "download", "path", "image_size", "test_per_class", "split_seed",
+              "classes", "test_split", "pool_per_class")
+
+
+def fetch_settings(config: dict, name: str) -> dict:
+    """Keyword arguments of :func:`pipeline_lib.datasets.fetch` for a dataset (the fetch_dataset params):
+    its source settings, plus ``inat_version`` for inaturalist and the file lists of all cuts, whose files
+    are kept in the pools."""
+    ds = config["datasets"][name]
+    out = {k: ds[k] for k in FETCH_KEYS if ds.get(k) is not None}
+    if ds["source"] == "inaturalist":
+        out["inat_version"] = ds["inat_version"]
+    lists = file_list_paths(config, name)
+    if lists:
+        out["file_lists"] = lists
+    return out
 
 
 def check_tabular_names(tab: dict) -> None:
@@ -154,28 +216,104 @@ def training_settings(config: dict, dataset: str) -> dict:
 
 # --- plan-time checks (cheap: no download, torch imported only for device 'cuda') ----------------------
 
+def check_study_datasets(config: dict) -> None:
+    """``eos_paper.datasets`` and ``da_images.datasets`` name configured datasets; the image study keeps
+    Base whenever it has a model to compare with it (Tables VIII and XI, Fig. 10 are relative to Base)."""
+    names = list(config["datasets"])
+    for study in ("eos_paper", "da_images"):
+        for d in config.get(study, {}).get("datasets") or []:
+            if d not in names:
+                raise ConfigError(f"{study}.datasets: {d!r} is not a configured dataset; allowed: {_names(names)}")
+    models = config.get("da_images", {}).get("models", [])
+    if models and "base" not in models:
+        raise ConfigError(f"da_images.models = {models!r} lacks 'base': every table of the image study compares "
+                          "with it; allowed: any models that include base")
+
+
+def check_checkpoints(name: str, ds: dict, info) -> None:
+    """Every file of ``datasets.<name>.checkpoints`` against the network the config describes (backbone,
+    classes, channels: 1 for digits, else 3), before any job runs (pipeline_lib.checkpoints)."""
+    if not ds.get("checkpoints"):
+        return
+    from .checkpoints import CheckpointError, check_plan_checkpoints
+
+    if info.num_classes is None:
+        return  # classes unknown before fetching: checked when the import job runs
+    try:
+        check_plan_checkpoints(ds["checkpoints"], arch=ds["backbone"], num_classes=info.num_classes,
+                               in_channels=1 if ds["source"] == "digits" else 3, dataset=name)
+    except CheckpointError as err:
+        raise ConfigError(str(err)) from None
+
+
 def check_plan(config: dict, configfiles=(), *, gpu_check: bool = True) -> None:
     """Checks of a validated config that need the config files, the data's sizes or the machine:
-    duplicate keys in ``configfiles``; warmup_epochs < epochs; test_per_class, imbalance.n_max and
-    imbalance.ratio against the per-class train counts (where known without downloading); the t-SNE
-    classes against the class names; device 'cuda' only where a GPU is visible (``gpu_check``)."""
+    duplicate keys in ``configfiles``; warmup_epochs < epochs; the names in ``classes``; test_per_class,
+    imbalance.n_max, imbalance.ratio and test_draw against the per-class train and test counts (where known
+    without downloading); the file lists of every cut; the t-SNE classes against the class names; device
+    'cuda' only where a GPU is visible (``gpu_check``).  The balanced draw is checked by
+    :func:`check_balanced` when a target needs it."""
     for path in configfiles:
         check_duplicate_keys(path)
     for where, block in (("head_training", config.get("head_training", {})),
                          ("tabular.head_training", config.get("tabular", {}).get("head_training", {}))):
         check_warmup(where, block)
-    infos = {name: _source_info(ds) for name, ds in config["datasets"].items()}
+    infos = {name: source_info(name, ds) for name, ds in config["datasets"].items()}
     for name, ds in config["datasets"].items():
-        check_dataset_sizes(name, ds, infos[name])
+        check_file_lists(config, name)
+        if ds.get("file_lists"):
+            continue  # the lists, not a draw, give each cut's images
+        counts = check_dataset_sizes(name, ds, infos[name])
+        check_test_draw(name, ds, infos[name], counts)
     check_tsne_classes(config, infos)
+    for name, ds in config["datasets"].items():
+        check_checkpoints(name, ds, infos[name])
     if gpu_check:
         check_devices(config)
 
 
-def _source_info(ds: dict):
-    from .datasets import describe_source
+def source_info(name: str, ds: dict):
+    """:class:`~pipeline_lib.datasets.SourceInfo` of a dataset as configured: its ``classes`` (in their
+    order; a name the source lacks is a one-line ConfigError listing the names it has) and its
+    ``pool_per_class`` cap applied to the counts."""
+    from .datasets import SourceError, SourceInfo, class_positions, describe_source
 
-    return describe_source(ds["source"], path=ds.get("path"), test_per_class=ds.get("test_per_class", 50))
+    info = describe_source(ds["source"], path=ds.get("path"), root=ds.get("root"),
+                           test_per_class=ds.get("test_per_class", 50), test_split=ds.get("test_split"),
+                           inat_version=ds.get("inat_version", "2021_mini"))
+    classes = ds.get("classes")
+    if classes:
+        if info.class_names is not None:
+            try:
+                info = info.subset(class_positions(info.class_names, classes, ds["source"]))
+            except SourceError as err:
+                raise ConfigError(f"datasets.{name}.classes: {err}") from None
+        else:
+            taxa = info.notes.get("taxa")
+            missing = [c for c in classes if taxa and c not in taxa]
+            if missing:
+                raise ConfigError(f"datasets.{name}.classes: {missing[0]!r} is not a taxon of the inaturalist "
+                                  f"{ds.get('inat_version')} folders (kingdom .. genus); allowed: {_names(taxa)}")
+
+            def same(v):  # a count every class has (cifar100, Places365's val) holds for the subset too
+                return [v[0]] * len(classes) if v and len(set(v)) == 1 else None
+
+            info = SourceInfo(len(classes), list(classes), same(info.train_counts), None, same(info.test_counts),
+                              info.holdout)
+    return info.capped(ds.get("pool_per_class"))
+
+
+def check_file_lists(config: dict, name: str) -> None:
+    """Every cut's file lists must exist (they are read before any image)."""
+    fl = config["datasets"][name].get("file_lists")
+    if not fl:
+        return
+    for c in config["cuts"]:
+        for kind in ("train", "test"):
+            path = fl[kind].replace("{cut}", str(c))
+            if not os.path.isfile(path):
+                raise ConfigError(f"datasets.{name}.file_lists.{kind} = {fl[kind]!r}: {path} (cut {c}) does not "
+                                  f"exist; allowed: a CSV for every cut in cuts ({', '.join(map(str, config['cuts']))})")
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -232,10 +370,11 @@ def _class_label(c: int, names) -> str:
     return f"{c} ({names[c]!r})" if names else str(c)
 
 
-def check_dataset_sizes(name: str, ds: dict, info) -> None:
+def check_dataset_sizes(name: str, ds: dict, info) -> list[int] | None:
     """test_per_class (digits), imbalance.n_max and imbalance.ratio against what the source holds:
     every class of the imbalanced subset needs at least 2 training images, and no class can give more
-    than it has.  Parts that are unknown without downloading (CelebA counts) are skipped."""
+    than it has.  Parts that are unknown without downloading (CelebA counts) are skipped.  Returns the
+    per-class sizes of each cut's training draw where known, else None."""
     from .imbalance import class_counts
 
     key = f"datasets.{name}"
@@ -247,16 +386,25 @@ def check_dataset_sizes(name: str, ds: dict, info) -> None:
             raise ConfigError(f"{key}.test_per_class = {tpc!r} leaves class {_class_label(c, names)} with "
                               f"{max(total[c] - tpc, 0)} training images (it has {total[c]}); allowed: 1..{total[c] - 2}")
     if info.num_classes is None:
-        return
+        return None
     if info.num_classes < 2:
         where = f"{key}.path = {ds.get('path')!r}" if ds["source"] == "imagefolder" else f"{key}.source"
         raise ConfigError(f"{where}: {info.num_classes} class(es) found; allowed: at least 2 classes")
     imb = ds["imbalance"]
-    kind, ratio, n_max = imb.get("type", "exp"), imb["ratio"], imb.get("n_max")
+    kind, ratio, n_max = imb.get("type", "exp"), imb.get("ratio"), imb.get("n_max")
     num = info.num_classes
+    if kind == "none":
+        if avail is None:
+            return None
+        c = int(np.argmin(avail))
+        if avail[c] < 2:
+            where = f"{key}.path = {ds.get('path')!r}" if ds["source"] == "imagefolder" else f"{key}.source"
+            raise ConfigError(f"{where}: class {_class_label(c, names)} has {avail[c]} training image(s); "
+                              "allowed: at least 2 per class")
+        return list(avail)
     if n_max is None:
         if avail is None:
-            return
+            return None
         c = int(np.argmin(avail))
         n_max = avail[c]
         if n_max < 2:
@@ -284,6 +432,67 @@ def check_dataset_sizes(name: str, ds: dict, info) -> None:
         raise ConfigError(f"{key}.imbalance.ratio = {ratio!r} leaves class {_class_label(c, names)} with {counts[c]} "
                           f"training image(s) ({few} of {num} classes have fewer than 2; {kind}, {origin}); "
                           f"allowed: at most {n_max / 2:g} (n_max / 2)")
+    return counts if avail is not None else None
+
+
+def check_test_draw(name: str, ds: dict, info, counts: list[int] | None) -> None:
+    """test_draw against the test pool (one count per class; no class asked for more than it has); with
+    ``test_split: train`` the training draw and the test draw share each class's images."""
+    key, draw, num, names = f"datasets.{name}", ds.get("test_draw"), info.num_classes, info.class_names
+    if num is None:
+        return
+    if isinstance(draw, list) and len(draw) != num:
+        raise ConfigError(f"{key}.test_draw = {draw!r} has {len(draw)} counts for {num} classes; "
+                          "allowed: one count per class, or one count for all")
+    want = None if draw is None else (list(draw) if isinstance(draw, list) else [draw] * num)
+    if info.holdout:
+        avail = info.train_counts
+        if avail is None or counts is None:
+            return
+        n_max = max(counts)
+        for c in range(num):
+            if want is None and avail[c] - n_max < 1:
+                raise ConfigError(f"{key}.test_split = 'train' leaves class {_class_label(c, names)} no test image: it "
+                                  f"has {avail[c]} and null test_draw keeps the first n_max = {n_max} of each class "
+                                  "for training; allowed: a test_draw, or a smaller imbalance.n_max")
+            if want is not None and counts[c] + want[c] > avail[c]:
+                raise ConfigError(f"{key}.test_draw = {draw!r} asks class {_class_label(c, names)} for {want[c]} test "
+                                  f"images and the train pool (test_split train) has {avail[c]}, {counts[c]} of them "
+                                  f"for training; allowed: at most {max(avail[c] - counts[c], 0)}")
+        return
+    have = info.test_counts
+    if want is None or have is None:
+        return
+    for c in range(num):
+        if want[c] > have[c]:
+            raise ConfigError(f"{key}.test_draw = {draw!r} asks class {_class_label(c, names)} for {want[c]} test "
+                              f"images and the {ds.get('test_split') or 'test'} pool has {have[c]}; allowed: at most "
+                              f"{have[c]}")
+
+
+def check_balanced(config: dict, name: str) -> None:
+    """The balanced draw (the study's "Balanced" model) takes, per class, as many training images as the
+    largest class of the cut's draw: every class must have them (besides its test images when the test
+    pool is the train pool).  Checked where the counts are known without downloading, when a target
+    needs the draw; file-list datasets are checked when the draw is made."""
+    ds = config["datasets"][name]
+    if ds.get("file_lists"):
+        return
+    info = source_info(name, ds)
+    counts = check_dataset_sizes(name, ds, info)
+    avail = info.train_counts
+    if counts is None or avail is None:
+        return
+    n_max, draw = max(counts), ds.get("test_draw")
+    for c in range(info.num_classes):
+        test = 0
+        if info.holdout and draw is not None:
+            test = draw[c] if isinstance(draw, list) else draw
+        if n_max + test > avail[c]:
+            extra = f" besides its {test} test images" if test else ""
+            raise ConfigError(f"datasets.{name}: the balanced draw asks class {_class_label(c, info.class_names)} for "
+                              f"{n_max} training images (the largest class of the cut's draw){extra} and it has "
+                              f"{avail[c]}; allowed: a draw whose largest class is at most {avail[c] - test}")
 
 
 def _largest_n_max(avail, num: int, ratio: float, kind: str) -> int:

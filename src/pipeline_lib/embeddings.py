@@ -107,9 +107,11 @@ def file_sha256(path: str) -> str:
 
 
 def export_stage(images_npz: str, indices_csv: str, backbone: str, out_train: str, out_test: str,
-                 *, dataset: str, cut: int, loss: str, device: str = "auto") -> None:
+                 *, dataset: str, cut: int, loss: str, device: str = "auto",
+                 test_indices_csv: str | None = None) -> None:
     """The ``export_embeddings`` rule: features of the cut's (imbalanced) train images and of the
-    whole test split, written as Parquet with their metadata."""
+    cut's test set (``test_indices_csv``, sample_id = index into the test pool; None = the whole test
+    pool), written as Parquet with their metadata."""
     from .datasets import ImageArrays
     from .models import load_backbone
     from .training import pick_device, to_tensor
@@ -117,11 +119,13 @@ def export_stage(images_npz: str, indices_csv: str, backbone: str, out_train: st
     dev = pick_device(device)
     data = ImageArrays.load(images_npz)
     idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
+    test_ids = (pd.read_csv(test_indices_csv)["sample_id"].to_numpy() if test_indices_csv
+                else np.arange(len(data.test_y)))
     model, meta = load_backbone(backbone)
     model = model.to(dev)
     common = {"dataset": dataset, "cut": int(cut), "loss": loss, "backbone_sha256": file_sha256(backbone),
               "class_names": list(meta["class_names"]), "arch": meta["arch"]}
     for split, x, y, ids, path in (("train", data.train_x[idx], data.train_y[idx], idx, out_train),
-                                   ("test", data.test_x, data.test_y, np.arange(len(data.test_y)), out_test)):
+                                   ("test", data.test_x[test_ids], data.test_y[test_ids], test_ids, out_test)):
         feats, pred = extract(model, to_tensor(x, meta["mean"], meta["std"], dev))
         write(path, make_frame(ids, y, pred, feats), dict(common, split=split))

@@ -228,7 +228,8 @@ def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: 
                          options: dict | None = None, log=print) -> None:
     """The ``oversample_pixels`` rule (EOS paper Table I, "pre-processing"): oversample one cut's
     training images in PIXEL space to full balance.  Images are flattened to float vectors, resampled
-    with the same samplers as the embeddings, clipped to [0, 255], rounded and reshaped back.
+    with the same samplers as the embeddings, clipped to [0, 255], rounded and reshaped back; ``ros``
+    (imbalanced-learn's RandomOverSampler) resamples the row positions and copies the images.
     Writes ``x`` (uint8, N x H x W x C), ``y``, ``is_synthetic`` (synthetic rows after the originals) and
     ``sampler_meta`` (the JSON record of the module docstring, as a 0-d string array)."""
     import pandas as pd
@@ -238,10 +239,14 @@ def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: 
     data = ImageArrays.load(images_npz)
     idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
     x, y = data.train_x[idx], data.train_y[idx]
-    flat = x.reshape(len(x), -1).astype(np.float32)
     requested = dict(options or {})
-    X_res, y_res, syn, sampler, options = _resample(flat, y, name, random_state, requested)
-    images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape((len(X_res),) + x.shape[1:])
+    if name == "ros":  # copies only: resample the row positions, then gather the images (no float copy)
+        pos, y_res, syn, sampler, options = _resample(np.arange(len(x))[:, None], y, name, random_state, requested)
+        X_res = images = x[pos[:, 0].astype(np.int64)]  # float32 positions: exact below 2**24 rows
+    else:
+        flat = x.reshape(len(x), -1).astype(np.float32)
+        X_res, y_res, syn, sampler, options = _resample(flat, y, name, random_state, requested)
+        images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape((len(X_res),) + x.shape[1:])
     record = sampler_record(name, sampler, requested, options, random_state, y, y_res, data.class_names)
     log(f"pixel {name}: {len(x)} images -> {len(images)}; class counts {record['class_counts_after']}")
     with open(out_npz, "wb") as fh:

@@ -14,7 +14,7 @@ TABLE2_COLUMNS = {**TABLE2_METRICS, "gm": "GMrec"}
 
 
 TABLE1_NAMES = {"pre_smote": "Pre-SMOTE", "pre_bsmote": "Pre-BSMOTE", "pre_balsvm": "Pre-BalSVM",
-                "pre_remix": "REMIX", "smote": "Post-SMOTE", "bsmote": "Post-BSMOTE", "balsvm": "Post-BalSVM"}
+                "pre_ros": "Pre-ROS", "pre_remix": "REMIX", "smote": "Post-SMOTE", "bsmote": "Post-BSMOTE", "balsvm": "Post-BalSVM"}
 
 
 def loss_display(loss: str) -> str:

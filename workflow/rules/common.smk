@@ -22,34 +22,41 @@ try:
 except ConfigError as err:
     sys.exit(f"config error: {err}")
 
-DATASETS = list(config["datasets"])
+ALL_DATASETS = list(config["datasets"])
+DATASETS = list(config["eos_paper"].get("datasets") or ALL_DATASETS)  # the EOS paper's tables and figures
 CUTS = [str(c) for c in config["cuts"]]
 LOSSES = list(config["losses"])
 SAMPLERS = list(config["samplers"])
 METHODS = ["baseline"] + SAMPLERS
 
+# the image study of "How Data Augmentation Works" (workflow/rules/da_images.smk) reuses the runs of the
+# EOS pipeline: its models need the ce (and ldam) backbones and the smote / eos heads even where the
+# config's losses and samplers leave them out of Table II
+DA = config["da_images"]
+DA_DATASETS = list(DA.get("datasets") or ALL_DATASETS)
+DA_MODELS = list(DA["models"])
+DA_LATENT = {"dsm": "smote", "eos": "eos"}  # model -> embedding-space sampler of its head
+DA_PIXEL = [m for m in ("ros", "remix") if m in DA_MODELS]
+RUN_LOSSES = LOSSES + [l for l, need in (("ce", {"base", "dsm", "eos"} & set(DA_MODELS)), ("ldam", "ldam" in DA_MODELS))
+                       if need and l not in LOSSES]
+RUN_SAMPLERS = SAMPLERS + [DA_LATENT[m] for m in DA_LATENT if m in DA_MODELS and DA_LATENT[m] not in SAMPLERS]
+
 
 def _alternatives(values):
-    return "|".join(re.escape(v) for v in values)
+    return "|".join(re.escape(v) for v in values) if values else "(?!x)x"  # no values: matches nothing
 
 
 wildcard_constraints:
-    dataset=_alternatives(DATASETS),
+    dataset=_alternatives(ALL_DATASETS),
     cut=r"\d+",
-    loss=_alternatives(LOSSES),
-    sampler=_alternatives(SAMPLERS),
+    loss=_alternatives(RUN_LOSSES),
+    sampler=_alternatives(RUN_SAMPLERS),
 
 
 def code(script):
     """Code hash of the library behind a workflow script: the modules it imports and all they import
     (pipeline_lib.codehash), so editing any of them reruns exactly the rules whose script reaches it."""
     return script_code_hash(os.path.join(workflow.basedir, "workflow", "scripts", script))
-
-
-def fetch_params(wildcards):
-    ds = config["datasets"][wildcards.dataset]
-    keys = ("source", "root", "download", "path", "image_size", "test_per_class", "split_seed")
-    return {k: ds[k] for k in keys if k in ds}
 
 
 def loss_options_of(loss):
@@ -91,7 +98,8 @@ def all_metrics():
 
 
 PIXEL_METHODS = list(config["pixel_oversampling"]["methods"])
-PIXEL_SAMPLERS = [m for m in PIXEL_METHODS if m != "remix"]
+RUN_PIXEL_METHODS = PIXEL_METHODS + [m for m in DA_PIXEL if m not in PIXEL_METHODS]
+PIXEL_SAMPLERS = [m for m in RUN_PIXEL_METHODS if m != "remix"]
 
 
 def pixel_train_params(wildcards):
@@ -304,3 +312,145 @@ def tab_evaluate_inputs(wildcards):
     default RBF), LG and NN; the CE analysis's linear SVM is not evaluated."""
     predictions = tab_run(wildcards.tabular, wildcards.run)["predictions"]
     return flatten({m: predictions[m] for m in TAB_EVALUATED})
+
+
+# --- image study of "How Data Augmentation Works" (workflow/rules/da_images.smk) ---------------------------
+
+DA_REPORT = "How Data Augmentation Works (images)"
+DA_RUN_MODELS = [m for m in ("balanced", "base", "dsm", "eos", "ldam", "ros", "remix") if m in DA_MODELS]
+
+
+def da_model_files(dataset, cut, model):
+    """The files of one model of the image study: its network (dsm / eos: the Base extractor with their
+    head), and its test predictions (label, pred); Base and LDAM are the EOS pipeline's ce / ldam runs."""
+    run = f"{dataset}/cut{cut}"
+    if model in ("base", "ldam"):
+        loss = "ce" if model == "base" else "ldam"
+        return {"network": f"data/backbones/{run}/{loss}/backbone.pt", "predictions": f"data/embeddings/{run}/{loss}/test.parquet"}
+    if model in DA_LATENT:
+        head = f"data/heads/{run}/ce/{DA_LATENT[model]}"
+        return {"network": f"data/backbones/{run}/ce/backbone.pt", "head": f"{head}/head.pt",
+                "predictions": f"{head}/test_predictions.parquet"}
+    folder = f"data/pixel_backbones/{run}/{model}" if model in ("ros", "remix") else f"data/balanced_backbones/{run}"
+    return {"network": f"{folder}/backbone.pt", "predictions": f"{folder}/test_predictions.parquet"}
+
+
+def da_cut_files(dataset, cut, models, keys=("network", "head", "predictions")):
+    """One cut of one data set: its images, index files and the ``keys`` files of ``models``."""
+    return {"images": f"data/raw/{dataset}/images.npz",
+            "train_indices": f"data/imbalanced/{dataset}/cut{cut}/train_indices.csv",
+            "test_indices": f"data/imbalanced/{dataset}/cut{cut}/test_indices.csv",
+            "models": {m: {k: v for k, v in da_model_files(dataset, cut, m).items() if k in keys} for m in models}}
+
+
+def da_runs():
+    return [(d, c) for d in DA_DATASETS for c in CUTS]
+
+
+def da_runs_input(models=(), keys=("network", "head", "predictions")):
+    """Named inputs ``runs/<i>/...`` of every (data set, cut) of the study, for ``unpack``."""
+    models = [m for m in DA_RUN_MODELS if m in models]
+    return flatten({"runs": [da_cut_files(d, c, models, keys) for d, c in da_runs()]})
+
+
+def da_runs_meta():
+    return [{"dataset": d, "cut": int(c), "title": config["datasets"][d].get("title", d),
+             "imbalance": dict(config["datasets"][d]["imbalance"])} for d, c in da_runs()]
+
+
+def da_saliency_input(wildcards):
+    """The network of one model of one cut (dsm / eos: the Base network and their head) and the cut's
+    test images: the record of pipeline_lib.da_images.saliency_stage."""
+    files = da_cut_files(wildcards.dataset, wildcards.cut, [wildcards.da_model], keys=("network", "head"))
+    return {"images": files["images"], "test_indices": files["test_indices"], **files["models"][wildcards.da_model]}
+
+
+def da_saliency_files(models):
+    """Named inputs ``runs/<i>/saliency/<model>``: the top-pixel files of every cut (Table XI)."""
+    return flatten({"runs": [{"saliency": {m: f"data/da_images/saliency/{d}/cut{c}/{m}.npz"
+                                           for m in DA_RUN_MODELS if m in models}} for d, c in da_runs()]})
+
+
+# --- networks imported instead of trained (datasets.<name>.checkpoints) ----------------------------------
+
+CHECKPOINTS = {(d, m, str(c)): p for d in ALL_DATASETS for m, cuts in config["datasets"][d].get("checkpoints", {}).items()
+               for c, p in cuts.items()}
+
+
+def _imported(models, path_of):
+    return sorted({path_of(d, m, c) for d, m, c in CHECKPOINTS if m in models})
+
+
+IMPORTED_BACKBONES = _imported(("base", "ldam"), lambda d, m, c: f"{d}/cut{c}/{'ce' if m == 'base' else 'ldam'}")
+IMPORTED_PIXEL = _imported(("ros", "remix"), lambda d, m, c: f"{d}/cut{c}/{m}")
+IMPORTED_BALANCED = _imported(("balanced",), lambda d, m, c: f"{d}/cut{c}")
+IMPORTED_HEADS = _imported(tuple(DA_LATENT), lambda d, m, c: f"{d}/cut{c}/ce/{DA_LATENT[m]}")
+
+
+def _import_key(run, kind):
+    """(dataset, model, cut) of an imported run path ``<dataset>/cut<cut>[/<loss or method>[/<sampler>]]``."""
+    dataset, cut, *rest = run.split("/")
+    cut = cut[len("cut"):]
+    if kind == "backbone":
+        model = "base" if rest[0] == "ce" else "ldam"
+    elif kind == "pixel":
+        model = rest[0]
+    elif kind == "balanced":
+        model = "balanced"
+    else:
+        model = {s: m for m, s in DA_LATENT.items()}[rest[1]]
+    return dataset, model, cut
+
+
+def import_input(kind):
+    """Input function of an import rule: the checkpoint file, the data set's images (normalisation, class
+    names, test predictions) and, for a head, the Base backbone it must share its extractor with."""
+    def inputs(wildcards):
+        dataset, model, cut = _import_key(wildcards.imported, kind)
+        files = {"checkpoint": CHECKPOINTS[(dataset, model, cut)], "images": f"data/raw/{dataset}/images.npz",
+                 "test_indices": f"data/imbalanced/{dataset}/cut{cut}/test_indices.csv"}
+        if kind == "head":
+            files["backbone"] = f"data/backbones/{dataset}/cut{cut}/ce/backbone.pt"
+            files["test"] = f"data/embeddings/{dataset}/cut{cut}/ce/test.parquet"
+        return files
+
+    return inputs
+
+
+def import_params(kind):
+    def params(wildcards):
+        dataset, model, cut = _import_key(wildcards.imported, kind)
+        ds = config["datasets"][dataset]
+        return {"dataset": dataset, "model": model, "cut": int(cut), "arch": ds["backbone"],
+                "loss": "ldam" if model == "ldam" else "ce", "normalize": ds.get("normalize"),
+                "sampler": DA_LATENT.get(model)}
+
+    return params
+
+
+# --- CNN analyses of the Magnitude and Fragility papers (workflow/rules/cnn_analyses.smk) -----------------
+
+MAG = config["magnitude_images"]
+FRAG = config["fragility"]
+MAG_REPORT = "Latent Feature Magnitude (images)"
+FRAG_REPORT = "CNN Fragility (images)"
+CNN_MODELS = [m for m in ("base", "balanced", "ros", "remix", "dsm", "eos") if m in DA_MODELS]
+
+
+def cnn_runs_input(wildcards):
+    """Named inputs ``runs/<i>/...`` of every (data set, cut) of the image study for the Magnitude and
+    Fragility analyses: each model's network (and head), Balanced's own training draw, and the Base
+    embedding Parquet files (Base, DSM and EOS read their features from them)."""
+    runs = []
+    for d, c in da_runs():
+        files = da_cut_files(d, c, CNN_MODELS, keys=("network", "head"))
+        if "balanced" in CNN_MODELS:
+            files["models"]["balanced"]["train_indices"] = f"data/balanced/{d}/cut{c}/train_indices.csv"
+        if "base" in CNN_MODELS:
+            files["embeddings"] = {s: f"data/embeddings/{d}/cut{c}/ce/{s}.parquet" for s in ("train", "test")}
+        runs.append(files)
+    return flatten({"runs": runs})
+
+
+def cnn_device():
+    return training_settings(config, DA_DATASETS[0])["device"]

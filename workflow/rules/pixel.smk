@@ -13,7 +13,7 @@ rule oversample_pixels:
     benchmark:
         "benchmarks/oversample_pixels/{dataset}_cut{cut}_{pixel_sampler}.tsv"
     wildcard_constraints:
-        pixel_sampler=_alternatives(PIXEL_SAMPLERS) if PIXEL_SAMPLERS else "^$",
+        pixel_sampler=_alternatives(PIXEL_SAMPLERS),
     params:
         sampler=lambda wc: {"options": dict(config["oversampling"].get(wc.pixel_sampler, {})), "seed": config["seed"]},
         code=code("oversample_pixels.py"),
@@ -29,6 +29,7 @@ rule train_pixel_backbone:
     input:
         images="data/raw/{dataset}/images.npz",
         indices="data/imbalanced/{dataset}/cut{cut}/train_indices.csv",
+        test_indices="data/imbalanced/{dataset}/cut{cut}/test_indices.csv",
         balanced=pixel_training_set,
     output:
         model="data/pixel_backbones/{dataset}/cut{cut}/{pixel_method}/backbone.pt",
@@ -39,7 +40,7 @@ rule train_pixel_backbone:
     benchmark:
         "benchmarks/train_pixel_backbone/{dataset}_cut{cut}_{pixel_method}.tsv"
     wildcard_constraints:
-        pixel_method=_alternatives(PIXEL_METHODS) if PIXEL_METHODS else "^$",
+        pixel_method=_alternatives(RUN_PIXEL_METHODS),
     params:
         hp=pixel_train_params,
         code=code("train_pixel_backbone.py"),

@@ -6,9 +6,10 @@ from pipeline_lib import datasets, runlog
 log = runlog.start(snakemake)
 try:
     arrays = datasets.fetch(**snakemake.params.source)
-except datasets.DatasetUnavailable as err:  # one line, in the log and on the console
+except (datasets.DatasetUnavailable, datasets.SourceError) as err:  # one line, in the log and on the console
     log.error("%s", err)
     print(f"fetch_dataset {snakemake.wildcards.dataset}: {err}", file=sys.__stderr__)
     sys.exit(1)
-log.info("train %s test %s classes %s", arrays.train_x.shape, arrays.test_x.shape, arrays.class_names)
+log.info("train %s test %s classes %s%s", arrays.train_x.shape, arrays.test_x.shape, arrays.class_names,
+         " (test pool = train pool)" if arrays.holdout else "")
 arrays.save(snakemake.output[0])

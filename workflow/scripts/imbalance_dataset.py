@@ -1,10 +1,14 @@
-"""Shim for rule imbalance_dataset: choose one cut's long-tailed training subset."""
+"""Shim for rule imbalance_dataset: one cut's long-tailed training draw and its test set."""
 from pipeline_lib import runlog
 from pipeline_lib.datasets import ImageArrays
-from pipeline_lib.imbalance import subset_table
+from pipeline_lib.imbalance import cut_tables
 
 log = runlog.start(snakemake)
-data = ImageArrays.load(snakemake.input[0])
-table = subset_table(data.train_y, data.class_names, snakemake.params.imbalance, int(snakemake.wildcards.cut))
-log.info("class counts: %s", table["label"].value_counts().sort_index().tolist())
-table.to_csv(snakemake.output[0], index=False)
+data = ImageArrays.load(snakemake.input.images)
+lists = {"train": snakemake.input.train_list, "test": snakemake.input.test_list} if snakemake.params.file_lists else None
+train, test = cut_tables(data, snakemake.params.imbalance, int(snakemake.wildcards.cut),
+                         test_draw=snakemake.params.test_draw, file_lists=lists)
+log.info("train class counts: %s", train["label"].value_counts().sort_index().tolist())
+log.info("test class counts: %s", test["label"].value_counts().sort_index().tolist())
+train.to_csv(snakemake.output.train, index=False)
+test.to_csv(snakemake.output.test, index=False)

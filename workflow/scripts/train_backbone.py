@@ -6,4 +6,5 @@ hp = snakemake.params.hp
 training.run_stage(snakemake.input.images, snakemake.input.indices, snakemake.output.model,
                    snakemake.output.history, arch=hp["arch"], loss=snakemake.wildcards.loss,
                    training=hp["training"], loss_options=hp["loss_options"], seed=hp["seed"],
-                   normalize=hp["normalize"], log=runlog.epoch_progress(hp["training"]["epochs"], log.info))
+                   normalize=hp["normalize"], test_indices_csv=snakemake.input.test_indices,
+                   log=runlog.epoch_progress(hp["training"]["epochs"], log.info))

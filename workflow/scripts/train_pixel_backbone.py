@@ -7,4 +7,5 @@ training.run_stage(snakemake.input.images, snakemake.input.indices, snakemake.ou
                    snakemake.output.history, arch=hp["arch"], loss="ce", training=hp["training"],
                    loss_options=hp["loss_options"], seed=hp["seed"], normalize=hp["normalize"],
                    train_npz=snakemake.input.balanced or None, out_predictions=snakemake.output.predictions,
+                   test_indices_csv=snakemake.input.test_indices,
                    log=runlog.epoch_progress(hp["training"]["epochs"], log.info))

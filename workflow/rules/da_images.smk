@@ -1,0 +1,279 @@
+# The image study of "How Data Augmentation Works with Imbalanced Data" (Tables II, V, VIII, XI, Fig. 10):
+# seven models per data set and cut, most of them runs of the EOS pipeline found by path (Base = the ce
+# backbone, DSM / EOS = its smote / eos heads, LDAM = the ldam backbone, REMIX = the pixel pipeline's
+# REMIX backbone); ROS adds a pixel-space RandomOverSampler run, Balanced a backbone on a balanced draw.
+# Any of them can be imported from a checkpoint instead (datasets.<name>.checkpoints).  Helpers: common.smk.
+
+
+rule train_balanced_backbone:
+    input:
+        images="data/raw/{dataset}/images.npz",
+        indices="data/balanced/{dataset}/cut{cut}/train_indices.csv",
+        test_indices="data/imbalanced/{dataset}/cut{cut}/test_indices.csv",
+    output:
+        model="data/balanced_backbones/{dataset}/cut{cut}/backbone.pt",
+        history="data/balanced_backbones/{dataset}/cut{cut}/training_log.csv",
+        predictions="data/balanced_backbones/{dataset}/cut{cut}/test_predictions.parquet",
+    log:
+        "logs/train_balanced_backbone/{dataset}_cut{cut}.log",
+    benchmark:
+        "benchmarks/train_balanced_backbone/{dataset}_cut{cut}.tsv"
+    params:
+        hp=lambda wc: _backbone_hp(wc.dataset, "ce"),
+        code=code("train_balanced_backbone.py"),
+    threads: 4
+    resources:
+        mem_mb=16000,
+        runtime=1440,
+        gpu=1,
+    script:
+        "../scripts/train_balanced_backbone.py"
+
+
+rule saliency_top_pixels:
+    input:
+        unpack(da_saliency_input),
+    output:
+        "data/da_images/saliency/{dataset}/cut{cut}/{da_model}.npz",
+    log:
+        "logs/saliency_top_pixels/{dataset}_cut{cut}_{da_model}.log",
+    benchmark:
+        "benchmarks/saliency_top_pixels/{dataset}_cut{cut}_{da_model}.tsv"
+    wildcard_constraints:
+        da_model=_alternatives(DA_RUN_MODELS),
+    params:
+        saliency=dict(DA["saliency"]),
+        device=lambda wc: training_settings(config, wc.dataset)["device"],
+        code=code("saliency_top_pixels.py"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=1,
+    script:
+        "../scripts/saliency_top_pixels.py"
+
+
+rule da_table2_image_datasets:
+    input:
+        unpack(lambda wc: da_runs_input()),
+    output:
+        csv=report("reports/da/table2.csv", caption="../report/da_table2_image_datasets.rst", category=DA_REPORT,
+                   subcategory="Table 2", labels={"artifact": "table2"}),
+        md="reports/da/table2.md",
+    log:
+        "logs/da_table2_image_datasets/table2.log",
+    benchmark:
+        "benchmarks/da_table2_image_datasets/table2.tsv"
+    params:
+        runs=da_runs_meta(),
+        code=code("da_table2_image_datasets.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/da_table2_image_datasets.py"
+
+
+rule da_table5_image_performance:
+    input:
+        unpack(lambda wc: da_runs_input(DA_RUN_MODELS, keys=("predictions",))),
+    output:
+        csv=report("reports/da/table5.csv", caption="../report/da_table5_image_performance.rst", category=DA_REPORT,
+                   subcategory="Table 5", labels={"artifact": "table5"}),
+        md="reports/da/table5.md",
+    log:
+        "logs/da_table5_image_performance/table5.log",
+    benchmark:
+        "benchmarks/da_table5_image_performance/table5.tsv"
+    params:
+        runs=da_runs_meta(),
+        code=code("da_table5_image_performance.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/da_table5_image_performance.py"
+
+
+rule da_table8_cnn_weight_change:
+    input:
+        unpack(lambda wc: da_runs_input(("base", "ros", "remix", "dsm", "eos"), keys=("network", "head"))),
+    output:
+        csv=report("reports/da/table8.csv", caption="../report/da_table8_cnn_weight_change.rst", category=DA_REPORT,
+                   subcategory="Table 8", labels={"artifact": "table8"}),
+        md="reports/da/table8.md",
+    log:
+        "logs/da_table8_cnn_weight_change/table8.log",
+    benchmark:
+        "benchmarks/da_table8_cnn_weight_change/table8.tsv"
+    params:
+        runs=da_runs_meta(),
+        code=code("da_table8_cnn_weight_change.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/da_table8_cnn_weight_change.py"
+
+
+rule da_fig10_cnn_weight_norms:
+    input:
+        unpack(lambda wc: da_runs_input(("balanced", "base", "ros", "remix", "dsm", "eos"), keys=("network", "head"))),
+    output:
+        png=report("reports/da/fig10.png", caption="../report/da_fig10_cnn_weight_norms.rst", category=DA_REPORT,
+                   subcategory="Fig. 10", labels={"artifact": "fig10"}),
+        csv="reports/da/fig10.csv",
+    log:
+        "logs/da_fig10_cnn_weight_norms/fig10.log",
+    benchmark:
+        "benchmarks/da_fig10_cnn_weight_norms/fig10.tsv"
+    params:
+        runs=da_runs_meta(),
+        code=code("da_fig10_cnn_weight_norms.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/da_fig10_cnn_weight_norms.py"
+
+
+rule da_table11_cnn_salient_pixels:
+    input:
+        unpack(lambda wc: da_saliency_files(("base", "ldam", "ros", "remix", "dsm", "eos"))),
+    output:
+        csv=report("reports/da/table11.csv", caption="../report/da_table11_cnn_salient_pixels.rst", category=DA_REPORT,
+                   subcategory="Table 11", labels={"artifact": "table11"}),
+        md="reports/da/table11.md",
+    log:
+        "logs/da_table11_cnn_salient_pixels/table11.log",
+    benchmark:
+        "benchmarks/da_table11_cnn_salient_pixels/table11.tsv"
+    params:
+        runs=da_runs_meta(),
+        code=code("da_table11_cnn_salient_pixels.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/da_table11_cnn_salient_pixels.py"
+
+
+rule da_images:
+    input:
+        "reports/da/table2.csv",
+        "reports/da/table2.md",
+        "reports/da/table5.csv",
+        "reports/da/table5.md",
+        "reports/da/table8.csv",
+        "reports/da/table8.md",
+        "reports/da/fig10.png",
+        "reports/da/fig10.csv",
+        "reports/da/table11.csv",
+        "reports/da/table11.md",
+
+
+# --- networks imported from checkpoints instead of trained ------------------------------------------------
+
+
+rule import_backbone:
+    input:
+        unpack(import_input("backbone")),
+    output:
+        model="data/backbones/{imported}/backbone.pt",
+        history="data/backbones/{imported}/training_log.csv",
+    log:
+        "logs/import_backbone/{imported}.log",
+    wildcard_constraints:
+        imported=_alternatives(IMPORTED_BACKBONES),
+    params:
+        run=import_params("backbone"),
+        code=code("import_backbone.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../scripts/import_backbone.py"
+
+
+rule import_pixel_backbone:
+    input:
+        unpack(import_input("pixel")),
+    output:
+        model="data/pixel_backbones/{imported}/backbone.pt",
+        history="data/pixel_backbones/{imported}/training_log.csv",
+        predictions="data/pixel_backbones/{imported}/test_predictions.parquet",
+    log:
+        "logs/import_pixel_backbone/{imported}.log",
+    wildcard_constraints:
+        imported=_alternatives(IMPORTED_PIXEL),
+    params:
+        run=import_params("pixel"),
+        code=code("import_pixel_backbone.py"),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=10,
+    script:
+        "../scripts/import_pixel_backbone.py"
+
+
+rule import_balanced_backbone:
+    input:
+        unpack(import_input("balanced")),
+    output:
+        model="data/balanced_backbones/{imported}/backbone.pt",
+        history="data/balanced_backbones/{imported}/training_log.csv",
+        predictions="data/balanced_backbones/{imported}/test_predictions.parquet",
+    log:
+        "logs/import_balanced_backbone/{imported}.log",
+    wildcard_constraints:
+        imported=_alternatives(IMPORTED_BALANCED),
+    params:
+        run=import_params("balanced"),
+        code=code("import_balanced_backbone.py"),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=10,
+    script:
+        "../scripts/import_balanced_backbone.py"
+
+
+rule import_head:
+    input:
+        unpack(import_input("head")),
+    output:
+        head="data/heads/{imported}/head.pt",
+        predictions="data/heads/{imported}/test_predictions.parquet",
+        history="data/heads/{imported}/training_log.csv",
+    log:
+        "logs/import_head/{imported}.log",
+    wildcard_constraints:
+        imported=_alternatives(IMPORTED_HEADS),
+    params:
+        run=import_params("head"),
+        code=code("import_head.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../scripts/import_head.py"
+
+
+ruleorder: import_backbone > train_backbone
+ruleorder: import_pixel_backbone > train_pixel_backbone
+ruleorder: import_balanced_backbone > train_balanced_backbone
+ruleorder: import_head > retrain_head

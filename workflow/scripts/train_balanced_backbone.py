@@ -1,0 +1,10 @@
+"""Shim for rule train_balanced_backbone: a CE backbone on a class-balanced draw (the image study's Balanced)."""
+from pipeline_lib import runlog, training
+
+log = runlog.start(snakemake)
+hp = snakemake.params.hp
+training.run_stage(snakemake.input.images, snakemake.input.indices, snakemake.output.model,
+                   snakemake.output.history, arch=hp["arch"], loss="ce", training=hp["training"],
+                   loss_options=hp["loss_options"], seed=hp["seed"], normalize=hp["normalize"],
+                   test_indices_csv=snakemake.input.test_indices, out_predictions=snakemake.output.predictions,
+                   log=runlog.epoch_progress(hp["training"]["epochs"], log.info))
