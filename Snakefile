@@ -34,6 +34,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/tabular.smk"
 include: "workflow/rules/tabular_reports.smk"
 include: "workflow/rules/da_images.smk"
+include: "workflow/rules/cnn_analyses.smk"
 
 
 rule all:

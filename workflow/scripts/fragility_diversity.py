@@ -1,0 +1,7 @@
+"""Shim for rule fragility_diversity: latent class diversity: top-K sets, archetypes, reference density."""
+from pipeline_lib import fragility, namedfiles, runlog
+
+runlog.start(snakemake)
+o, p = snakemake.output, snakemake.params
+cuts = namedfiles.runs(snakemake.input, p.runs)
+fragility.diversity_stage(cuts, o.csv, o.md, **p.options, device=p.device)
