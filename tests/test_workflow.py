@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from conftest import REPO, run_snakemake
@@ -56,13 +57,42 @@ def tiny_run(tmp_path_factory):
 def test_table2_is_built(tiny_run):
     t = pd.read_csv(tiny_run / "reports/table2.csv")
     assert list(t["loss"]) == ["CE", "LDAM"] and (t["n_cuts"] == 2).all()
-    for meth in ("Baseline", "SMOTE", "B.SMOTE", "Bal.SVM", "EOS"):
+    methods = ("Baseline", "SMOTE", "B.SMOTE", "Bal.SVM", "EOS", "cRT", "tau-norm")  # decoupling baselines last
+    assert [c[:-len("_BAC_mean")] for c in t.columns if c.endswith("_BAC_mean")] == list(methods)
+    for meth in methods:
         for met in ("BAC", "GM", "FM"):
             vals = t[f"{meth}_{met}_mean"]
             assert ((vals >= 0) & (vals <= 1)).all()
             assert t[f"{meth}_{met}_sd"].notna().all()
     md = (tiny_run / "reports/table2.md").read_text()
-    assert "| digits | CE | 2 |" in md and " ± " in md
+    assert "| digits | CE | 2 |" in md and " ± " in md and "| cRT BAC |" in md and "| tau-norm BAC |" in md
+
+
+def test_decoupling_baselines(tiny_run):
+    """cRT is the ros sampler's head (added though `samplers` leaves ros out); tau-norm the phase-1 head with
+    tau chosen on held-out train rows, the identity on LDAM's cosine head."""
+    m = pd.read_csv(tiny_run / "data/metrics/digits/cut0/ce/metrics.csv").set_index(["method", "metric"])["value"]
+    ros = pd.read_parquet(tiny_run / "data/heads/digits/cut0/ce/ros/test_predictions.parquet")
+    test = pd.read_parquet(tiny_run / "data/embeddings/digits/cut0/ce/test.parquet")
+    assert m["crt", "bac"] == pytest.approx(float(np.mean([(ros["pred"][ros["label"] == c] == c).mean()
+                                                           for c in range(10)])))
+    n_train = len(pd.read_parquet(tiny_run / "data/embeddings/digits/cut0/ce/train.parquet", columns=["label"]))
+    for loss in ("ce", "ldam"):
+        run = tiny_run / f"data/heads/digits/cut0/{loss}/tau_norm"
+        search = pd.read_csv(run / "tau_search.csv")
+        assert search["tau"].tolist() == pytest.approx([i / 10 for i in range(21)]) and search["chosen"].sum() == 1
+        best = search.loc[search["heldout_bac"] == search["heldout_bac"].max(), "tau"].min()
+        assert search.loc[search["chosen"], "tau"].item() == best
+        assert 10 <= search["n_heldout"].iloc[0] < n_train  # about a fifth, at least one per class
+        head = torch.load(run / "head.pt", weights_only=False)
+        assert head["tau"] == best and (head["state_dict"]["bias"] == 0).all()
+    # LDAM's cosine head: unit-norm class vectors, every tau predicts as the phase-1 network
+    ldam = pd.read_csv(tiny_run / "data/heads/digits/cut0/ldam/tau_norm/tau_search.csv")
+    assert ldam["heldout_bac"].nunique() == 1 and ldam["tau"][ldam["chosen"]].item() == 0.0
+    pred = pd.read_parquet(tiny_run / "data/heads/digits/cut0/ldam/tau_norm/test_predictions.parquet")
+    base = pd.read_parquet(tiny_run / "data/embeddings/digits/cut0/ldam/test.parquet", columns=["pred"])
+    assert (pred["pred"] == base["pred"]).all()
+    assert len(test) == len(pred)
 
 
 def test_intermediates_are_readable_with_pandas(tiny_run):
@@ -86,11 +116,11 @@ def test_intermediates_are_readable_with_pandas(tiny_run):
     log = pd.read_csv(tiny_run / "data/heads/digits/cut0/ce/eos/training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
     m = pd.read_csv(tiny_run / "data/metrics/digits/cut0/ce/metrics.csv")
-    assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos"}
+    assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm"}
     assert {"bac", "gm_authors", "fm_authors", "gm", "fm", "acc", "recall_9"} <= set(m["metric"])
     # every rule left a log and a benchmark
     for rule in ("fetch_dataset", "imbalance_dataset", "train_backbone", "export_embeddings",
-                 "oversample_embeddings", "retrain_head", "evaluate_run", "table2"):
+                 "oversample_embeddings", "retrain_head", "tau_normalise", "evaluate_run", "table2"):
         assert list((tiny_run / "logs" / rule).iterdir()), rule
         assert list((tiny_run / "benchmarks" / rule).glob("*.tsv")), rule
 
@@ -165,7 +195,8 @@ def test_changing_head_epochs_reruns_only_head_metrics_report(tiny_run):
         stats = job_stats(run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout)
     finally:
         write_config(tiny_run, TINY)
-    assert stats == {"retrain_head": 2 * 2 * 4, "evaluate_run": 2 * 2, "table2": 1}
+    # 4 samplers and cRT's ros head; tau-norm trains no head, so does not rerun
+    assert stats == {"retrain_head": 2 * 2 * 5, "evaluate_run": 2 * 2, "table2": 1}
 
 
 def test_editing_an_indirectly_imported_module_reruns_exactly_its_rules(tiny_run, tmp_path):
@@ -176,7 +207,8 @@ def test_editing_an_indirectly_imported_module_reruns_exactly_its_rules(tiny_run
         fh.write("\n# an edit\n")
     out = run_snakemake(tiny_run, "-n", "reports/table2.csv", env={"PYTHONPATH": str(tmp_path / "src")}).stdout
     stats = job_stats(out)
-    assert stats["retrain_head"] == 2 * 2 * 4 and stats["evaluate_run"] == 2 * 2 and stats["table2"] == 1
+    assert stats["retrain_head"] == 2 * 2 * 5 and stats["evaluate_run"] == 2 * 2 and stats["table2"] == 1
+    assert stats["tau_normalise"] == 2 * 2  # pipeline_lib.decoupling imports metrics too
     assert "fetch_dataset" not in stats and "imbalance_dataset" not in stats and "table2" in stats
     # and the unedited library plans nothing
     assert "Nothing to be done" in run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout
@@ -188,6 +220,7 @@ def test_writing_out_defaults_reruns_nothing(tiny_run):
     cfg["oversampling"] = {"smote": {"k_neighbors": 5}, "eos": {"k_neighbors": 10, "variant": "paper"}}
     cfg["loss_options"] = {"ldam": {"max_m": 0.5, "s": 30.0}}
     cfg["head_training"].update(batch_size=128, lr=0.1)
+    cfg["baselines"] = {"crt": True, "tau_holdout": 0.2}
     write_config(tiny_run, cfg)
     try:
         out = run_snakemake(tiny_run, "-n", "eos_paper").stdout
@@ -199,7 +232,8 @@ def test_writing_out_defaults_reruns_nothing(tiny_run):
 def test_cpu_stages_are_byte_deterministic(tiny_run):
     files = ["data/imbalanced/digits/cut1/train_indices.csv", "data/backbones/digits/cut1/ldam/backbone.pt",
              "data/embeddings/digits/cut1/ldam/train.parquet", "data/oversampled/digits/cut1/ldam/eos.parquet",
-             "data/heads/digits/cut1/ldam/eos/head.pt"]
+             "data/heads/digits/cut1/ldam/eos/head.pt", "data/heads/digits/cut1/ce/tau_norm/head.pt",
+             "data/heads/digits/cut1/ce/tau_norm/tau_search.csv"]
     before = {f: sha(tiny_run / f) for f in files}
     run_snakemake(tiny_run, "--cores", "2", "--forcerun", "imbalance_dataset", "--", *files)
     assert {f: sha(tiny_run / f) for f in files} == before
@@ -210,13 +244,15 @@ def test_paper_config_plans_full_grid(tmp_path):
     stats = job_stats(run_snakemake(tmp_path, "-n", "reports/table2.csv").stdout)
     assert stats["fetch_dataset"] == 4 and stats["imbalance_dataset"] == 4 * 3
     assert stats["train_backbone"] == 4 * 4 * 3
-    assert stats["retrain_head"] == 4 * 4 * 3 * 4 and stats["evaluate_run"] == 48 and stats["table2"] == 1
+    assert stats["retrain_head"] == 4 * 4 * 3 * 5 and stats["evaluate_run"] == 48 and stats["table2"] == 1
+    assert stats["oversample_embeddings"] == 4 * 4 * 3 * 5 and stats["tau_normalise"] == 48  # + cRT's ros
 
 
 @pytest.mark.parametrize("mutate, expected", [
     (lambda c: c["datasets"]["digits"].update(source="mnist"), "datasets.digits.source = 'mnist' is not allowed"),
     (lambda c: c["datasets"]["digits"]["imbalance"].update(ratio=0.5), "datasets.digits.imbalance.ratio = 0.5"),
     (lambda c: c.update(losses=["ce", "hinge"]), "losses.1 = 'hinge' is not allowed"),
+    (lambda c: c.update(baselines={"tau_holdout": 1.5}), "baselines.tau_holdout = 1.5"),
     (lambda c: c["datasets"].update(mine={"source": "imagefolder", "path": "/no/such/folder",
                                           "imbalance": {"ratio": 10}}), "/no/such/folder"),
 ])

@@ -5,7 +5,10 @@ import numpy as np
 import pandas as pd
 
 METHOD_NAMES = {"baseline": "Baseline", "none": "Head", "ros": "ROS", "smote": "SMOTE",
-                "bsmote": "B.SMOTE", "balsvm": "Bal.SVM", "eos": "EOS"}
+                "bsmote": "B.SMOTE", "balsvm": "Bal.SVM", "eos": "EOS", "crt": "cRT", "tau_norm": "tau-norm"}
+# Kang et al.'s decoupling baselines (ICLR 2020), Table II columns after the samplers: cRT = a fresh head retrained
+# on the ros sampler's class-balanced embeddings, tau-norm = the phase-1 head with w_c / ||w_c||^tau, no bias
+DECOUPLING = ("crt", "tau_norm")
 LOSS_NAMES = {"ce": "CE", "focal": "Focal", "asl": "ASL", "ldam": "LDAM"}
 TABLE2_METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}  # what the papers printed
 # Table II adds, labelled GMrec, the geometric mean of the per-class recalls (metrics.gm): the authors' GM
@@ -69,10 +72,27 @@ def to_markdown(table: pd.DataFrame, methods: list[str], title: str = "") -> str
     heads = ["Dataset", "Loss", "Cuts"] + [f"{METHOD_NAMES[m]} {s}" for m in methods for s in TABLE2_COLUMNS.values()]
     rows = [[str(r["dataset"]), str(r["loss"]), str(r["n_cuts"])]
             + _mean_sd_cells(r, [METHOD_NAMES[m] for m in methods], TABLE2_COLUMNS) for _, r in table.iterrows()]
-    return _markdown(title, heads, rows) + (
-        "\nBAC: balanced accuracy. GM, FM: as the authors computed them (imbalanced-learn's macro G-mean "
-        "sqrt(mean TPR x mean TNR); macro-F1 with zero_division=1), the columns the paper printed. GMrec: the "
-        "geometric mean of the per-class recalls, 0 when any class is never predicted correctly.\n")
+    notes = ("\nBAC: balanced accuracy. GM, FM: as the authors computed them (imbalanced-learn's macro G-mean "
+             "sqrt(mean TPR x mean TNR); macro-F1 with zero_division=1), the columns the paper printed. GMrec: the "
+             "geometric mean of the per-class recalls, 0 when any class is never predicted correctly.\n")
+    if "crt" in methods:
+        notes += ("\ncRT (Kang et al., ICLR 2020): a fresh linear head retrained on class-balanced embeddings, here "
+                  "the ros sampler's (random oversampling in embedding space) with the same head training as the "
+                  "sampler columns.\n")
+    if "tau_norm" in methods:
+        notes += ("\ntau-norm (Kang et al., ICLR 2020): the phase-1 head with every class vector divided by its "
+                  "L2 norm to the power tau, bias dropped; tau chosen by BAC on a stratified held-out share of the "
+                  "cut's training embeddings, never on the test set. LDAM's cosine head has unit-norm class "
+                  "vectors already, so there tau-norm equals the Baseline.\n")
+    return _markdown(title, heads, rows) + notes
+
+
+def table2_methods(methods: list[str], present) -> list[str]:
+    """``methods`` followed by the decoupling baselines (:data:`DECOUPLING`) that the metrics hold
+    (``present``: their method names) and ``methods`` leaves out: evaluate_run writes cRT / tau-norm when
+    the config's ``baselines`` asks for them, and Table II shows them after the samplers."""
+    present = set(present)
+    return list(methods) + [m for m in DECOUPLING if m in present and m not in methods]
 
 
 def table2_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets: list[str],
@@ -80,13 +100,16 @@ def table2_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets
     """The ``table2`` rule: EOS paper Table II (BAC / GM / FM, mean ± sd over cuts)."""
     metrics = pd.concat([pd.read_csv(f, dtype={"loss": str, "method": str, "dataset": str}) for f in metric_files],
                         ignore_index=True)
+    methods = table2_methods(methods, metrics["method"].unique())
     table = table2(metrics, datasets, losses, methods)
     if titles:
         table["dataset"] = [titles.get(d, d) for d in table["dataset"]]
     table.to_csv(out_csv, index=False, float_format="%.6f")
+    extra = [METHOD_NAMES[m] for m in DECOUPLING if m in methods]
     with open(out_md, "w") as fh:
-        fh.write(to_markdown(table, methods, "Table II: baseline and latent-space oversampling "
-                                             "(BAC; GM, FM as the authors computed them; GMrec; mean ± sd over cuts)"))
+        fh.write(to_markdown(table, methods, "Table II: baseline and latent-space oversampling"
+                             + (f", decoupling baselines {' and '.join(extra)}" if extra else "")
+                             + " (BAC; GM, FM as the authors computed them; GMrec; mean ± sd over cuts)"))
     return table
 
 
@@ -131,10 +154,12 @@ def table1_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets
 def class_counts(runs: list[dict], samplers: list[str]) -> pd.DataFrame:
     """Per-class training counts after latent-space oversampling, of every run and sampler (beside Table II).
 
-    ``runs``: dicts with keys dataset, cut, loss and oversampled {sampler: Parquet path}.  One row per
-    dataset, cut, loss, method, class: originals, synthetic rows, total, and whether the class reached the
-    largest class's count (a sampler that could not balance — Borderline-SMOTE finding no danger rows,
-    Bal-SVM relabelling synthetic rows — shows here as ``balanced`` False)."""
+    ``runs``: dicts with keys dataset, cut, loss and oversampled {method: Parquet path}: a sampler's
+    oversampled embeddings, for cRT the ros sampler's, for tau-norm the train embeddings (its head is the
+    phase-1 one, fitted to the imbalanced cut).  One row per dataset, cut, loss, method, class: originals,
+    synthetic rows, total, and whether the class reached the largest class's count (a sampler that could not
+    balance — Borderline-SMOTE finding no danger rows, Bal-SVM relabelling synthetic rows — and tau-norm's
+    minority classes show here as ``balanced`` False)."""
     rows = []
     for run in runs:
         for sampler in samplers:

@@ -27,7 +27,13 @@ DATASETS = list(config["eos_paper"].get("datasets") or ALL_DATASETS)  # the EOS 
 CUTS = [str(c) for c in config["cuts"]]
 LOSSES = list(config["losses"])
 SAMPLERS = list(config["samplers"])
-METHODS = ["baseline"] + SAMPLERS
+METHODS = ["baseline"] + SAMPLERS  # the phase-1 network and the samplers' retrained heads (Table II, figures)
+# Kang et al.'s decoupling baselines (config `baselines`), Table II columns after EOS: cRT is the head retrained
+# on the ros sampler's (class-balanced) embeddings, tau_norm the phase-1 head tau-normalised (rule tau_normalise)
+BASELINES = config["baselines"]
+DECOUPLING = [m for m in ("crt", "tau_norm") if BASELINES[m]]
+CRT_SAMPLER = "ros"
+TABLE2_METHODS = METHODS + DECOUPLING  # what evaluate_run writes, in Table II's order
 
 # the image study of "How Data Augmentation Works" (workflow/rules/da_images.smk) reuses the runs of the
 # EOS pipeline: its models need the ce (and ldam) backbones and the smote / eos heads even where the
@@ -40,6 +46,7 @@ DA_PIXEL = [m for m in ("ros", "remix") if m in DA_MODELS]
 RUN_LOSSES = LOSSES + [l for l, need in (("ce", {"base", "dsm", "eos"} & set(DA_MODELS)), ("ldam", "ldam" in DA_MODELS))
                        if need and l not in LOSSES]
 RUN_SAMPLERS = SAMPLERS + [DA_LATENT[m] for m in DA_LATENT if m in DA_MODELS and DA_LATENT[m] not in SAMPLERS]
+RUN_SAMPLERS += [CRT_SAMPLER] if "crt" in DECOUPLING and CRT_SAMPLER not in RUN_SAMPLERS else []
 
 
 def _alternatives(values):
@@ -454,3 +461,39 @@ def cnn_runs_input(wildcards):
 
 def cnn_device():
     return training_settings(config, DA_DATASETS[0])["device"]
+
+
+# --- decoupling baselines beside Table II (config `baselines`; workflow/rules/head.smk, metrics.smk) --------
+
+
+def tau_norm_params():
+    """tau_normalise's params: the tau grid, the held-out share of the train embeddings, the seed."""
+    return {"taus": [float(t) for t in BASELINES["tau_grid"]], "holdout": float(BASELINES["tau_holdout"]),
+            "seed": config["seed"]}
+
+
+def method_folder(method):
+    """The folder under data/heads/<run>/ of a Table II method's head (cRT: the ros sampler's)."""
+    return {"crt": CRT_SAMPLER}.get(method, method)
+
+
+def method_predictions(wildcards):
+    """evaluate_run's head inputs: the test predictions of every method of TABLE2_METHODS after the
+    baseline, in that order (cRT reads the ros head; with ros also among the samplers both columns show it)."""
+    base = f"data/heads/{wildcards.dataset}/cut{wildcards.cut}/{wildcards.loss}"
+    return [f"{base}/{method_folder(m)}/test_predictions.parquet" for m in TABLE2_METHODS[1:]]
+
+
+COUNT_METHODS = SAMPLERS + DECOUPLING  # the methods of reports/table2_class_counts
+
+
+def count_runs_input(runs):
+    """Named inputs ``runs/<i>/oversampled/<method>`` of runs [(dataset, cut, loss)] for the class-count
+    table: each sampler's oversampled embeddings, cRT's the ros sampler's, tau-norm's the train embeddings
+    (its head is the phase-1 one, trained on the imbalanced cut)."""
+    def files(d, c, l):
+        base = f"{d}/cut{c}/{l}"
+        return {m: (f"data/embeddings/{base}/train.parquet" if m == "tau_norm"
+                    else f"data/oversampled/{base}/{method_folder(m)}.parquet") for m in COUNT_METHODS}
+
+    return flatten({"runs": [{"oversampled": files(d, c, l)} for d, c, l in runs]})

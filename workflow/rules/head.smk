@@ -22,3 +22,31 @@ rule retrain_head:
         runtime=30,
     script:
         "../scripts/retrain_head.py"
+
+
+# Kang et al.'s tau-normalisation: the phase-1 head, each class vector divided by its norm^tau (bias dropped),
+# tau chosen on a held-out share of the train embeddings; written where evaluate_run reads a sampler's head.
+
+
+rule tau_normalise:
+    input:
+        backbone="data/backbones/{dataset}/cut{cut}/{loss}/backbone.pt",
+        train="data/embeddings/{dataset}/cut{cut}/{loss}/train.parquet",
+        test="data/embeddings/{dataset}/cut{cut}/{loss}/test.parquet",
+    output:
+        head="data/heads/{dataset}/cut{cut}/{loss}/tau_norm/head.pt",
+        predictions="data/heads/{dataset}/cut{cut}/{loss}/tau_norm/test_predictions.parquet",
+        search="data/heads/{dataset}/cut{cut}/{loss}/tau_norm/tau_search.csv",
+    log:
+        "logs/tau_normalise/{dataset}_cut{cut}_{loss}.log",
+    benchmark:
+        "benchmarks/tau_normalise/{dataset}_cut{cut}_{loss}.tsv"
+    params:
+        tau=tau_norm_params(),
+        code=code("tau_normalise.py"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/tau_normalise.py"

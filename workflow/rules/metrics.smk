@@ -1,14 +1,12 @@
 # Test-set metrics of one run (dataset x cut x loss): the phase-1 network as trained ("baseline",
-# from the test embeddings' pred column) and every retrained head, in one tidy CSV.
+# from the test embeddings' pred column), every retrained head and the decoupling baselines (cRT: the ros
+# head; tau_norm: rule tau_normalise), in one tidy CSV.
 
 
 rule evaluate_run:
     input:
         baseline="data/embeddings/{dataset}/cut{cut}/{loss}/test.parquet",
-        heads=expand(
-            "data/heads/{{dataset}}/cut{{cut}}/{{loss}}/{sampler}/test_predictions.parquet",
-            sampler=SAMPLERS,
-        ),
+        heads=method_predictions,
     output:
         "data/metrics/{dataset}/cut{cut}/{loss}/metrics.csv",
     log:
@@ -16,7 +14,7 @@ rule evaluate_run:
     benchmark:
         "benchmarks/evaluate_run/{dataset}_cut{cut}_{loss}.tsv"
     params:
-        methods=METHODS,
+        methods=TABLE2_METHODS,
         code=code("evaluate_run.py"),
     threads: 1
     resources:

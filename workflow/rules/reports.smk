@@ -15,7 +15,7 @@ rule table2:
     params:
         datasets=DATASETS,
         losses=LOSSES,
-        methods=METHODS,
+        methods=TABLE2_METHODS,
         titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
         code=code("table2.py"),
     threads: 1
@@ -29,7 +29,7 @@ rule table2:
 
 rule table2_class_counts:
     input:
-        unpack(lambda wc: runs_input([(d, c, l) for d in DATASETS for l in LOSSES for c in CUTS], ["oversampled"])),
+        unpack(lambda wc: count_runs_input([(d, c, l) for d in DATASETS for l in LOSSES for c in CUTS])),
     output:
         csv=report("reports/table2_class_counts.csv", caption="../report/table2_class_counts.rst",
                    category="EOS paper", subcategory="Table II", labels={"table": "II, class counts"}),
@@ -40,7 +40,7 @@ rule table2_class_counts:
         "benchmarks/table2_class_counts/table2_class_counts.tsv"
     params:
         runs=runs_meta([(d, c, l) for d in DATASETS for l in LOSSES for c in CUTS]),
-        samplers=SAMPLERS,
+        samplers=COUNT_METHODS,
         titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
         code=code("table2_class_counts.py"),
     threads: 1

@@ -1,0 +1,144 @@
+"""Decoupling baselines of Kang et al., "Decoupling Representation and Classifier for Long-Tailed
+Recognition" (ICLR 2020), beside the EOS paper's Table II.
+
+cRT (classifier re-training)
+    A freshly initialised linear head retrained on the fixed phase-1 features with class-balanced
+    sampling.  In this pipeline that is exactly the ``ros`` sampler (imbalanced-learn's
+    RandomOverSampler: every class duplicated up to the largest class's count, in embedding space)
+    followed by ``retrain_head`` (pipeline_lib.heads: new ``nn.Linear``, the run's loss, the
+    ``head_training`` schedule), so nothing of it lives here.
+
+tau-normalisation
+    The phase-1 head itself, with each class's weight vector rescaled:
+    ``w_c <- w_c / ||w_c||^tau`` (L2 norm; tau = 0 leaves the head as it is, tau = 1 gives every class a
+    unit-norm vector) and the logits ``W f`` WITHOUT the bias: the paper drops it, and the authors'
+    ``tau_norm.py`` scores with a plain dot product.  Their grid is ``np.linspace(0, 2, 21)``; they
+    picked tau on a validation set.  Here tau is chosen by balanced accuracy on a stratified, seeded
+    held-out share of the cut's TRAINING embeddings (:func:`stratified_holdout`, :func:`choose_tau`);
+    the test embeddings are only predicted with the chosen head.  Ties go to the smallest tau (the least
+    change to the trained head).  The held-out rows were seen by phase 1 (the backbone was trained on the
+    whole cut): they are held out from the tau search only, not from the network.
+
+    LDAM's phase-1 head is the cosine ``NormedLinear`` (pipeline_lib.models): its logits use the
+    unit-normalised class vectors, so every ``||w_c||`` is already 1 and tau-normalisation is the
+    identity for every tau.  The saved head then holds the unit vectors and predicts exactly what the
+    phase-1 network predicted (argmax of ``W f`` equals argmax of ``W f / ||f||``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .metrics import balanced_accuracy
+
+
+def tau_normalise(weight: np.ndarray, tau: float) -> np.ndarray:
+    """``weight`` (classes x features) with row c divided by ``||w_c||^tau``; a zero row stays zero."""
+    w = np.asarray(weight, dtype=np.float64)
+    norms = np.linalg.norm(w, axis=1, keepdims=True)
+    scale = np.where(norms > 0, norms, 1.0) ** float(tau)
+    return w / scale
+
+
+def predict(weight: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Class of the largest logit ``W f`` (no bias; the first class on ties), computed by the float32
+    ``nn.Linear`` that :func:`linear_head` builds and the rule saves, so the search, the test predictions
+    and a reloaded head agree exactly."""
+    import torch
+
+    with torch.no_grad():
+        logits = linear_head(weight)(torch.from_numpy(np.array(X, dtype=np.float32)))
+    return logits.argmax(1).numpy().astype(np.int64)
+
+
+def stratified_holdout(y: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """Sorted row indices of a held-out share of every class: ``round(share * n_c)`` rows of class c, at
+    least one and at most n_c, drawn without replacement (``numpy.random.RandomState(seed)``, classes in
+    ascending order)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"held-out share must be in (0, 1], got {share}")
+    y = np.asarray(y)
+    rng = np.random.RandomState(seed)
+    keep = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        n = min(len(rows), max(1, int(round(share * len(rows)))))
+        keep.append(rng.choice(rows, n, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+def choose_tau(weight: np.ndarray, X: np.ndarray, y: np.ndarray, taus) -> tuple[float, pd.DataFrame]:
+    """The tau of ``taus`` whose normalised head has the highest balanced accuracy on ``(X, y)`` (ties:
+    the smallest tau), and the search as a frame (tau, bac) in ascending tau."""
+    taus = sorted(float(t) for t in taus)
+    if not taus:
+        raise ValueError("choose_tau needs at least one tau")
+    bac = [balanced_accuracy(y, predict(tau_normalise(weight, t), X)) for t in taus]
+    best = taus[int(np.argmax(bac))]  # argmax: first (smallest) tau of the maximum
+    return best, pd.DataFrame({"tau": taus, "bac": bac})
+
+
+def phase1_weights(backbone_path: str) -> tuple[np.ndarray, bool]:
+    """(class weight vectors (classes x features), whether the head is LDAM's cosine head) of a phase-1
+    backbone file; the cosine head's vectors are unit-normalised as its forward pass uses them, the
+    linear head's bias is left out (tau-normalisation drops it)."""
+    import torch
+
+    ckpt = torch.load(backbone_path, map_location="cpu", weights_only=False)
+    w = ckpt["state_dict"]["head.weight"].double().numpy()
+    normed = bool(ckpt.get("normed_head"))
+    if normed:  # NormedLinear stores (features, classes) and normalises each class column
+        w = w.T / np.maximum(np.linalg.norm(w.T, axis=1, keepdims=True), 1e-12)
+    return w, normed
+
+
+def linear_head(weight: np.ndarray):
+    """An ``nn.Linear`` with ``weight`` and a zero bias (the head tau-normalisation yields)."""
+    import torch
+    import torch.nn as nn
+
+    w = torch.as_tensor(np.asarray(weight, dtype=np.float32))
+    head = nn.Linear(w.shape[1], w.shape[0])
+    with torch.no_grad():
+        head.weight.copy_(w)
+        head.bias.zero_()
+    return head.eval()
+
+
+def tau_norm_stage(backbone: str, train_parquet: str, test_parquet: str, out_head: str, out_predictions: str,
+                   out_search: str, *, taus, holdout: float, seed: int) -> float:
+    """The ``tau_normalise`` rule: choose tau on a held-out share of the train embeddings, write the
+    tau-normalised head (``nn.Linear``, zero bias; pipeline_lib.heads.load_head reads it), its test
+    predictions (Parquet, like retrain_head's) and the search (CSV: tau, held-out BAC, test BAC, chosen).
+    The test BAC column is written after the choice, for inspection; the choice never reads it.
+    Returns the chosen tau."""
+    from . import embeddings as emb
+    from .heads import save_head
+
+    train, meta = emb.read(train_parquet)
+    test, test_meta = emb.read(test_parquet)
+    digest = emb.file_sha256(backbone)
+    for path, m in ((train_parquet, meta), (test_parquet, test_meta)):
+        if m["backbone_sha256"] != digest:
+            raise ValueError(f"{path} was not exported from {backbone} (backbone checksums differ)")
+    weight, normed = phase1_weights(backbone)
+    X, y = emb.features(train), train["label"].to_numpy()
+    rows = stratified_holdout(y, holdout, seed)
+    tau, search = choose_tau(weight, X[rows], y[rows], taus)
+    Xt, yt = emb.features(test), test["label"].to_numpy()
+    search = search.rename(columns={"bac": "heldout_bac"})
+    search["test_bac"] = [balanced_accuracy(yt, predict(tau_normalise(weight, t), Xt)) for t in search["tau"]]
+    search["chosen"] = search["tau"] == tau
+    search.insert(1, "n_heldout", len(rows))
+    search.to_csv(out_search, index=False, float_format="%.6f")
+
+    head = linear_head(tau_normalise(weight, tau))
+    save_head(out_head, head, loss=test_meta.get("loss"), sampler="tau_norm", tau=tau, normed_phase1_head=normed,
+              heldout_sample_ids=train["sample_id"].to_numpy()[rows].tolist(), backbone_sha256=digest)
+    pred = predict(head.weight.detach().numpy(), Xt)
+    out = pd.DataFrame({"sample_id": test["sample_id"].to_numpy(), "label": yt, "pred": pred})
+    out.attrs = {k: test_meta[k] for k in ("dataset", "cut", "run", "loss", "class_names", "backbone_sha256")
+                 if k in test_meta}
+    out.attrs.update(sampler="tau_norm", tau=tau)
+    out.to_parquet(out_predictions, index=False)
+    return tau
