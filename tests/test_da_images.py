@@ -283,12 +283,18 @@ def test_saliency_chains_through_the_normalisation_and_takes_the_channel_max():
     assert di.top_pixels(net, img, [0.3, 0.7], [1.0, 0.5], 0.5, batch_size=4).tolist() == [[0]]
 
 
-def test_saliency_stage_matches_top_pixels_on_the_cut_test_images(tmp_path):
+@pytest.mark.parametrize("holdout", [False, True])
+def test_saliency_stage_matches_top_pixels_on_the_cut_test_images(tmp_path, holdout):
+    """Also with one pool (test_split: train): the test images are then rows of the train pool."""
+    from pipeline_lib.datasets import ImageArrays
+
     net, _ = _backbone(tmp_path / "b.pt")
     rng = np.random.default_rng(0)
     test_x = rng.integers(0, 256, size=(6, 8, 8, 1), dtype=np.uint8)
-    with open(tmp_path / "images.npz", "wb") as fh:
-        np.savez(fh, test_x=test_x, test_y=np.zeros(6, np.int64))
+    other = rng.integers(0, 256, size=(6, 8, 8, 1), dtype=np.uint8)
+    y = np.zeros(6, np.int64)
+    arrays = ImageArrays(test_x, y, test_x, y, ["a"], holdout=True) if holdout else ImageArrays(other, y, test_x, y, ["a"])
+    arrays.save(str(tmp_path / "images.npz"))
     te = _indices(tmp_path / "te.csv", [0, 0, 0], ids=[4, 1, 2])
     record = {"network": net, "images": str(tmp_path / "images.npz"), "test_indices": te}
     di.saliency_stage(record, str(tmp_path / "s.npz"), 0.1, 2, "cpu")

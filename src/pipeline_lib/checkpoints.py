@@ -426,7 +426,9 @@ def import_network_stage(path, images_npz: str, test_indices_csv: str, out_model
                           in_channels=int(data.train_x.shape[-1]), normed_head=uses_normed_head(loss), loss=loss,
                           mean=[float(v) for v in mean], std=[float(v) for v in std], class_names=data.class_names)
     _history(out_history, path, f"{arch} network, loss {loss}")
-    log(f"imported {path} ({arch}, {data.num_classes} classes) -> {out_model}")
+    log(f"imported {path} ({arch}, {data.num_classes} classes) -> {out_model}; inputs normalised with "
+        f"{'the config' if normalize else 'the data set'}'s mean {[round(float(v), 4) for v in mean]} "
+        f"and std {[round(float(v), 4) for v in std]}")
     if out_predictions:
         test = pd.read_csv(test_indices_csv)["sample_id"].to_numpy()
         model, _ = load_backbone(out_model)

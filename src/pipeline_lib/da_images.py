@@ -224,9 +224,12 @@ def _num_classes(cut: dict) -> int:
 
 def read_predictions(path: str, test_indices: str | None = None) -> pd.DataFrame:
     """``label`` / ``pred`` of a predictions file, restricted to the cut's test images when ``test_indices``
-    is given and the file has ``sample_id``."""
+    is given (the file must then have ``sample_id``)."""
     df = pd.read_parquet(path)
-    if test_indices is not None and "sample_id" in df:
+    if test_indices is not None and "sample_id" not in df:
+        raise ValueError(f"{path}: no sample_id column, so its rows cannot be matched to the cut's test images "
+                         f"({test_indices})")
+    if test_indices is not None:
         ids = pd.read_csv(test_indices, usecols=["sample_id"])["sample_id"].to_numpy()
         missing = np.setdiff1d(ids, df["sample_id"].to_numpy())
         if missing.size:
@@ -510,10 +513,11 @@ def saliency_stage(record: dict, out_npz: str, fraction: float, batch_size: int,
     ``test_indices``).  ``device``: auto | cpu | cuda (:func:`training.pick_device`)."""
     from .training import pick_device
 
+    from .datasets import ImageArrays
+
     model, meta = load_network_meta(record)
     ids = pd.read_csv(record["test_indices"], usecols=["sample_id"])["sample_id"].to_numpy(np.int64)
-    with np.load(record["images"]) as z:
-        images = z["test_x"][ids]
+    images = ImageArrays.load(record["images"]).test_x[ids]  # the test pool (the train pool with test_split train)
     maps, pred = saliency(model, images, meta["mean"], meta["std"], batch_size, pick_device(device))
     save_top_pixels(out_npz, top_k_pixels(maps, fraction), pred, ids, fraction, images.shape[1], images.shape[2])
 

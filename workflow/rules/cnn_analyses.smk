@@ -92,7 +92,7 @@ rule fragility_top_features:
         "benchmarks/fragility_top_features/top_features.tsv"
     params:
         runs=da_runs_meta(),
-        options=dict(k=FRAG["k"]),
+        options=dict(k=FRAG["k"], split=FRAG["split"], instances=FRAG["instances"]),
         device=cnn_device(),
         code=code("fragility_top_features.py"),
     threads: 2
