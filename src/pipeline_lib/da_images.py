@@ -308,23 +308,30 @@ def paper_weight_change(w_base, w_method) -> tuple[float, int]:
         return float(np.mean(np.abs(wm - wb) / np.abs(wb))), int((wb == 0).sum())
 
 
+def _against_base(cuts: list[dict], key: str, methods, load, what: str):
+    """(cut, method, loaded Base, loaded method) for every cut and every one of ``methods`` in ``cut[key]``
+    (model records or saliency files), Base loaded once per cut; a cut with a method but no Base is a
+    one-line ValueError."""
+    for cut in cuts:
+        items = cut[key]
+        present = [m for m in methods if m in items]
+        if not present:
+            continue
+        _require_base(items, f"{what}: {cut['dataset']} cut {cut['cut']}")
+        base = load(items["base"])
+        for m in present:
+            yield cut, m, base, load(items[m])
+
+
 def weight_changes(cuts: list[dict]) -> pd.DataFrame:
     """Per cut and method (ROS, REMIX, DSM, EOS present), both measures: dataset, cut, method, measure,
     value, n_flagged."""
     rows = []
-    for cut in cuts:
-        models = cut["models"]
-        present = [m for m in TABLE8_METHODS if m in models]
-        if not present:
-            continue
-        _require_base(models, f"table8: {cut['dataset']} cut {cut['cut']}")
-        wb = head_weight(models["base"])
-        for m in present:
-            wm = head_weight(models[m])
-            for measure, (value, flagged) in (("paper", paper_weight_change(wb, wm)),
-                                              ("guarded", analysis.relative_weight_change(wb, wm))):
-                rows.append({"dataset": cut["dataset"], "cut": cut["cut"], "method": m, "measure": measure,
-                             "value": value, "n_flagged": flagged})
+    for cut, m, wb, wm in _against_base(cuts, "models", TABLE8_METHODS, head_weight, "table8"):
+        for measure, (value, flagged) in (("paper", paper_weight_change(wb, wm)),
+                                          ("guarded", analysis.relative_weight_change(wb, wm))):
+            rows.append({"dataset": cut["dataset"], "cut": cut["cut"], "method": m, "measure": measure,
+                         "value": value, "n_flagged": flagged})
     return pd.DataFrame(rows, columns=["dataset", "cut", "method", "measure", "value", "n_flagged"])
 
 
@@ -373,6 +380,12 @@ def table8_stage(cuts: list[dict], datasets: list[str], out_csv: str, out_md: st
 
 # --- Fig. 10 -----------------------------------------------------------------------------------------------
 
+def minority_class(counts) -> int:
+    """The class with the smallest count, ties -> the highest index."""
+    counts = np.asarray(counts)
+    return int(np.flatnonzero(counts == counts.min())[-1])
+
+
 def majority_minority(counts, imbalance_type: str) -> tuple[np.ndarray, int]:
     """(majority class indices, the one minority class) from train counts; see the module notes."""
     counts = np.asarray(counts)
@@ -380,7 +393,7 @@ def majority_minority(counts, imbalance_type: str) -> tuple[np.ndarray, int]:
         majority = np.flatnonzero(counts == counts.max())
     else:
         majority = np.array([int(np.argmax(counts))])
-    return majority, int(np.flatnonzero(counts == counts.min())[-1])
+    return majority, minority_class(counts)
 
 
 def group_norms(weight, counts, imbalance_type: str) -> dict[str, float]:
@@ -526,22 +539,14 @@ def saliency_overlaps(cuts: list[dict]) -> pd.DataFrame:
     """Per cut and method: mean overlap with Base over the cut's test images.  ``cuts``: dicts dataset,
     cut, saliency = {model: npz}; columns dataset, cut, method, overlap, n_images, k, fraction."""
     rows = []
-    for cut in cuts:
-        files = cut["saliency"]
-        present = [m for m in TABLE11_METHODS if m in files]
-        if not present:
-            continue
-        _require_base(files, f"table11: {cut['dataset']} cut {cut['cut']}")
-        base = load_top_pixels(files["base"])
-        for m in present:
-            other = load_top_pixels(files[m])
-            if not np.array_equal(base["sample_id"], other["sample_id"]):
-                raise ValueError(f"table11: {cut['dataset']} cut {cut['cut']}: {m} and base saliency files cover "
-                                 "different test images")
-            rows.append({"dataset": cut["dataset"], "cut": cut["cut"], "method": m,
-                         "overlap": float(pixel_overlap(base["top"], other["top"]).mean()),
-                         "n_images": int(len(base["sample_id"])), "k": int(base["top"].shape[1]),
-                         "fraction": float(base["fraction"])})
+    for cut, m, base, other in _against_base(cuts, "saliency", TABLE11_METHODS, load_top_pixels, "table11"):
+        if not np.array_equal(base["sample_id"], other["sample_id"]):
+            raise ValueError(f"table11: {cut['dataset']} cut {cut['cut']}: {m} and base saliency files cover "
+                             "different test images")
+        rows.append({"dataset": cut["dataset"], "cut": cut["cut"], "method": m,
+                     "overlap": float(pixel_overlap(base["top"], other["top"]).mean()),
+                     "n_images": int(len(base["sample_id"])), "k": int(base["top"].shape[1]),
+                     "fraction": float(base["fraction"])})
     return pd.DataFrame(rows, columns=["dataset", "cut", "method", "overlap", "n_images", "k", "fraction"])
 
 

@@ -96,7 +96,7 @@ import numpy as np
 import pandas as pd
 
 from . import analysis
-from .da_images import NAMES, _require_base, load_network_meta, study
+from .da_images import NAMES, _require_base, load_network_meta, minority_class, study
 from .reports import _markdown
 from .tabular_reports import _bars, _fmt, _write_table
 
@@ -176,12 +176,6 @@ def _index(path: str) -> tuple[np.ndarray, np.ndarray]:
 def train_counts(cut: dict, num_classes: int) -> np.ndarray:
     """Class counts of the cut's (imbalanced) training set."""
     return np.bincount(_index(cut["train_indices"])[1], minlength=num_classes)
-
-
-def minority_class(counts) -> int:
-    """The class with the smallest count, ties -> the highest index."""
-    counts = np.asarray(counts)
-    return int(np.flatnonzero(counts == counts.min())[-1])
 
 
 def _parquet_fe(path: str, ids: np.ndarray, labels: np.ndarray) -> np.ndarray:

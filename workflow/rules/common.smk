@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from pipeline_lib.codehash import script_code_hash
 from pipeline_lib.namedfiles import flatten
+from pipeline_lib.reports import DECOUPLING as DECOUPLING_METHODS
 from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
 
 try:
@@ -31,7 +32,7 @@ METHODS = ["baseline"] + SAMPLERS  # the phase-1 network and the samplers' retra
 # Kang et al.'s decoupling baselines (config `baselines`), Table II columns after EOS: cRT is the head retrained
 # on the ros sampler's (class-balanced) embeddings, tau_norm the phase-1 head tau-normalised (rule tau_normalise)
 BASELINES = config["baselines"]
-DECOUPLING = [m for m in ("crt", "tau_norm") if BASELINES[m]]
+DECOUPLING = [m for m in DECOUPLING_METHODS if BASELINES[m]]
 CRT_SAMPLER = "ros"
 TABLE2_METHODS = METHODS + DECOUPLING  # what evaluate_run writes, in Table II's order
 
