@@ -43,3 +43,17 @@ def imblearn_home():
             pytest.fail(f"REQUIRE_SHARED_DATA=1 but {IMBLEARN_HOME}/zenodo does not exist")
         pytest.skip(f"imbalanced-learn data not found at {IMBLEARN_HOME}")
     return IMBLEARN_HOME
+
+
+def randomise_bn(net, seed=0):
+    """BatchNorm statistics / affine away from their init (so that a lost buffer would show); eval mode."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return net.eval()

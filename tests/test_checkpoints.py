@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import randomise_bn
 from pipeline_lib import checkpoints as ck
 from pipeline_lib.heads import load_head
 from pipeline_lib.models import build_model, load_backbone, reassemble
@@ -21,15 +22,11 @@ META = dict(arch="resnet20", num_classes=C, in_channels=CH)
 def make_net(seed=0, *, classes=C, channels=CH, normed=False, arch="resnet20"):
     torch.manual_seed(seed)
     net = build_model(arch, classes, in_channels=channels, normed_head=normed)
-    g = torch.Generator().manual_seed(seed + 1000)
+    randomise_bn(net, seed + 1000)
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
             m.num_batches_tracked.fill_(97 * 134)
-    return net.eval()
+    return net
 
 
 def ldam_sd(net, *, module=False):

@@ -191,7 +191,7 @@ def _check(raw: dict, label: str, *, arch: str, num_classes: int, in_channels: i
     out, filled, head_seen = {}, [], False
     for key, ref in expected.items():
         if key.startswith(_PROJECT_HEAD) and not head_seen:  # the head keys come last in the model's order
-            _check_head_kind(sd, label, what, head_prefix, normed_head, num_classes)
+            _check_head_kind(sd, label, what, head_prefix, normed_head, num_classes, arch)
             head_seen = True
         if key not in sd:
             if key.endswith("num_batches_tracked"):  # written by torch >= 0.4.1 only
@@ -228,12 +228,13 @@ def _shape_hint(key: str, value, normed_head: bool) -> str:
     return ""
 
 
-def _check_head_kind(sd: dict, label: str, what: str, prefix: str, normed_head: bool, num_classes: int) -> None:
+def _check_head_kind(sd: dict, label: str, what: str, prefix: str, normed_head: bool, num_classes: int,
+                     arch: str) -> None:
     """Say it when the file's classifier is the other kind (cosine vs linear), read from its keys/shapes."""
     weight, has_bias = sd.get(_PROJECT_HEAD + "weight"), (_PROJECT_HEAD + "bias") in sd
-    from .models import FEATURE_DIM
+    from .models import feature_dim
 
-    d = FEATURE_DIM
+    d = feature_dim(arch)  # the architecture's own feature width (64 for the resnets only)
     linear_expected = f"{prefix}weight of shape ({num_classes}, {d}) and {prefix}bias of shape ({num_classes},)"
     cosine_expected = f"{prefix}weight of shape ({d}, {num_classes}) and no bias"
     if normed_head and has_bias:
@@ -331,7 +332,7 @@ def import_head(path, base_backbone_path, out_head, *, tolerance: float = 0.0, s
 
     from .embeddings import file_sha256
     from .heads import save_head
-    from .models import FEATURE_DIM, load_backbone
+    from .models import load_backbone
 
     if not tolerance >= 0:
         raise ValueError(f"tolerance {tolerance!r} must be >= 0")
@@ -342,7 +343,7 @@ def import_head(path, base_backbone_path, out_head, *, tolerance: float = 0.0, s
                         in_channels=base_meta["in_channels"], normed_head=False)
     _compare_extractor(sd, base_model.state_dict(), label, base_backbone_path, tolerance=float(tolerance),
                        skip=filled)
-    head = nn.Linear(FEATURE_DIM, int(base_meta["num_classes"]))
+    head = nn.Linear(base_model.feature_dim, int(base_meta["num_classes"]))
     head.load_state_dict({"weight": sd[_PROJECT_HEAD + "weight"], "bias": sd[_PROJECT_HEAD + "bias"]})
     meta = {"loss": base_meta["loss"], "sampler": sampler, "backbone_sha256": file_sha256(base_backbone_path),
             "imported_from": str(path), "sha256": file_sha256(path)}
