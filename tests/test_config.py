@@ -74,7 +74,7 @@ def test_bad_values_give_one_line_errors(mutate, expected):
     (lambda c: c.setdefault("analysis", {}).setdefault("tsne", {}).update(dataset="cifar"),
      "analysis.tsne.dataset = 'cifar' is not a configured dataset"),
     (lambda c: c.setdefault("pixel_oversampling", {}).update(methods=["mixup"]),
-     "pixel_oversampling.methods.0 = 'mixup' is not allowed; allowed: smote, bsmote, balsvm, ros, remix"),
+     "pixel_oversampling.methods.0 = 'mixup' is not allowed; allowed: smote, bsmote, balsvm, ros, eos, remix"),
 ])
 def test_analysis_settings_must_match_the_runs(mutate, expected):
     cfg = default_config()
@@ -146,7 +146,8 @@ def test_sampler_and_loss_blocks_complete_after_validation(extra):
     assert cfg["oversampling"] == {"none": {}, "ros": {}, "smote": {"k_neighbors": 5},
                                    "bsmote": {"k_neighbors": 5, "m_neighbors": 10},
                                    "balsvm": {"k_neighbors": 5, "kernel": "rbf", "C": 1.0},
-                                   "eos": {"k_neighbors": 10, "variant": "paper"}}
+                                   "eos": {"k_neighbors": 10, "variant": "paper", "direction": "toward",
+                                           "max_gap": 1.0}}
     assert cfg["loss_options"] == {"ce": {}, "focal": {"gamma": 2.0},
                                    "asl": {"gamma_pos": 0.0, "gamma_neg": 4.0, "eps": 0.1},
                                    "ldam": {"max_m": 0.5, "s": 30.0}}
@@ -166,6 +167,10 @@ def test_schema_defaults_match_the_library_defaults():
         sig = inspect.signature(cls).parameters
         assert {k: sig[k].default for k in cfg["loss_options"][name]} == cfg["loss_options"][name], name
         assert set(cfg["loss_options"][name]) == set(losses._OPTION_KEYS[name])
+    from pipeline_lib import gans
+
+    cfg = validate(digits_only(), SCHEMA)
+    assert {g: cfg["gans"][g] for g in gans.GANS} == gans.DEFAULTS
 
 
 # --- check_plan: bad settings caught before any job -----------------------------------------------------
@@ -184,6 +189,20 @@ def plan_error(cfg, configfiles=(), **kw):
     msg = str(exc.value)
     assert "\n" not in msg
     return msg
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda c: c["datasets"]["digits"].update(backbone="vgg16"),
+     "datasets.digits.backbone: unknown backbone 'vgg16'; allowed: resnet20|32|44|56|110, wrn<d>_<k>"),
+    (lambda c: c.setdefault("eos_paper", {}).update(table5={"architectures": [{"arch": "wrn11_2"}]}),
+     "eos_paper.table5.architectures[0].arch: unknown backbone 'wrn11_2' (WideResNet depth 11 is not 6n+4"),
+    (lambda c: c.setdefault("eos_paper", {}).update(table5={"datasets": ["cifar"]}),
+     "eos_paper.table5.datasets: 'cifar' is not a configured dataset; allowed: digits"),
+])
+def test_backbones_and_table5_are_checked_before_any_job(mutate, expected):
+    cfg = default_config()
+    mutate(cfg)
+    assert expected in plan_error(cfg)
 
 
 def test_shipped_configs_pass_check_plan():

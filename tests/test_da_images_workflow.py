@@ -165,7 +165,7 @@ def test_models_imported_from_checkpoints_replace_training(cifar5_run, tmp_path)
              "balanced": torch.load(wd / f"data/balanced_backbones/{run}/backbone.pt", weights_only=False)["state_dict"]}
     for m in ("ros", "remix"):
         files[m] = torch.load(wd / f"data/pixel_backbones/{run}/{m}/backbone.pt", weights_only=False)["state_dict"]
-    for m, sampler in (("dsm", "smote"), ("eos", "eos")):  # whole networks: the Base extractor + their head
+    for m, sampler in (("dsm", "smote"), ("eos", "eos-k10")):  # whole networks: the Base extractor + their head
         head = torch.load(wd / f"data/heads/{run}/ce/{sampler}/head.pt", weights_only=False)["state_dict"]
         files[m] = {**base, **{f"head.{k}": v for k, v in head.items()}}
     cfg2 = yaml.safe_load(yaml.safe_dump(cfg))
@@ -180,7 +180,7 @@ def test_models_imported_from_checkpoints_replace_training(cifar5_run, tmp_path)
     assert plan["import_balanced_backbone"] == 1 and plan["import_head"] == 2
     run_snakemake(wd2, "--cores", "2", "da_images")
     for f in ("pixel_backbones/cifar5/cut0/ros/test_predictions.parquet", "balanced_backbones/cifar5/cut0/test_predictions.parquet",
-              "heads/cifar5/cut0/ce/eos/test_predictions.parquet", "embeddings/cifar5/cut0/ce/test.parquet",
+              "heads/cifar5/cut0/ce/eos-k10/test_predictions.parquet", "embeddings/cifar5/cut0/ce/test.parquet",
               "da_images/saliency/cifar5/cut0/dsm.npz"):
         a, b = wd / "data" / f, wd2 / "data" / f
         if f.endswith(".npz"):

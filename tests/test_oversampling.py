@@ -322,7 +322,8 @@ def test_eos_clone_and_params():
     assert c is not e
     assert c.get_params() == e.get_params()
     assert c.get_params()["variant"] == "authors"
-    assert set(EOS().get_params()) == {"sampling_strategy", "k_neighbors", "variant", "random_state", "fallback"}
+    assert set(EOS().get_params()) == {"sampling_strategy", "k_neighbors", "variant", "direction", "max_gap",
+                                       "random_state", "fallback"}
 
 
 # ------------------------------------------------------------------ BalancedSVM
@@ -522,7 +523,8 @@ def test_resample_file_records_effective_options_and_counts(tmp_path, console):
     assert meta["sampler"] == "eos" and meta["sampler_seed"] == 3
     assert meta["sampler_options"] == {"variant": "authors"}
     assert meta["sampler_params"] == {"sampling_strategy": "auto", "k_neighbors": 10, "variant": "authors",
-                                      "random_state": 3, "fallback": "nearest_enemy"}
+                                      "direction": "toward", "max_gap": 1.0, "random_state": 3,
+                                      "fallback": "nearest_enemy"}
     assert meta["sampler_k_neighbors"] == 10 and "sampler_k_neighbors_requested" not in meta
     assert meta["class_counts_before"] == [200, 60, 15]
     assert meta["class_counts_after"] == [200, 200, 200] and meta["balanced"] is True
@@ -597,3 +599,37 @@ def test_resample_images_file_records_and_warns(tmp_path, console):
     assert meta["sampler"] == "smote" and meta["sampler_k_neighbors"] == 3
     assert meta["class_counts_before"] == [30, 8] and meta["class_counts_after"] == [30, 30]
     assert meta["balanced"] is True and console == []
+
+
+# --------------------------------------------------------------------------- EOS options: direction, max_gap
+
+
+def test_eos_away_mirrors_toward_with_the_same_draws(data):
+    """direction='away' (the printed pseudo-code) uses the same bases, partners and r; the step flips sign."""
+    X, y = data
+    e1, X1, _ = run_eos(X, y, random_state=5)
+    e2, X2, _ = run_eos(X, y, random_state=5, direction="away")
+    n = len(X)
+    np.testing.assert_array_equal(e1.base_indices_, e2.base_indices_)
+    np.testing.assert_array_equal(e1.partner_indices_, e2.partner_indices_)
+    base = X[e1.base_indices_]
+    np.testing.assert_allclose(X2[n:] - base, -(X1[n:] - base), atol=1e-12)
+    assert not np.allclose(X1[n:], X2[n:])
+
+
+def test_eos_max_gap_scales_r_and_keeps_partners(data):
+    X, y = data
+    e1, X1, _ = run_eos(X, y, random_state=9)
+    e2, X2, _ = run_eos(X, y, random_state=9, max_gap=0.5)
+    np.testing.assert_array_equal(e1.partner_indices_, e2.partner_indices_)
+    np.testing.assert_allclose(e2.gaps_, 0.5 * e1.gaps_)
+    assert e2.gaps_.max() < 0.5
+    b, p = X[e2.base_indices_], X[e2.partner_indices_]
+    np.testing.assert_allclose(X2[len(X):], b + e2.gaps_[:, None] * (p - b), atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [{"direction": "sideways"}, {"max_gap": 0.0}, {"max_gap": 1.5}])
+def test_eos_bad_direction_or_gap_is_rejected(data, bad):
+    X, y = data
+    with pytest.raises(ValueError):
+        EOS(**bad).fit_resample(X, y)

@@ -22,6 +22,13 @@ TINY = {
     "datasets": {"digits": {"source": "digits", "test_per_class": 20, "imbalance": {"type": "exp", "ratio": 5},
                             "backbone": "resnet20", "training": {"epochs": 2, "crop_padding": 1, "flip": False}}},
     "head_training": {"epochs": 3, "warmup_epochs": 1},
+    # Table IV at two K (10 = Table II's run); Table V: the data set's own backbone (the Table II run) and two
+    # tiny others
+    "eos_paper": {"table4": {"k_values": [5, 10]},
+                  "table5": {"architectures": [{"arch": "resnet20"}, {"arch": "wrn10_1", "epochs_scale": 0.5},
+                                               {"arch": "densenet16_4"}]}},
+    "gans": {"bagan": {"epochs": 1, "ae_epochs": 1, "width": 8}, "gamo": {"epochs": 1, "width": 8},
+             "cgan": {"epochs": 1, "width": 8}},
 }
 
 
@@ -107,13 +114,13 @@ def test_intermediates_are_readable_with_pandas(tiny_run):
     assert train.attrs["feature_dim"] == 64 and len(train.attrs["backbone_sha256"]) == 64
     test = pd.read_parquet(tiny_run / "data/embeddings/digits/cut0/ce/test.parquet")
     assert test["label"].value_counts().tolist() == [20] * 10  # the test split stays balanced
-    for sampler in ("smote", "eos"):
-        ov = pd.read_parquet(tiny_run / f"data/oversampled/digits/cut0/ce/{sampler}.parquet")
+    for sampler, run in (("smote", "smote"), ("eos", "eos-k10")):  # EOS's K is in its path
+        ov = pd.read_parquet(tiny_run / f"data/oversampled/digits/cut0/ce/{run}.parquet")
         assert ov.attrs["sampler"] == sampler
         assert (ov["label"].value_counts() == n_max).all()
         pd.testing.assert_frame_equal(ov.iloc[:len(train)], train, check_like=False)
         assert ov["is_synthetic"].iloc[len(train):].all() and (ov["sample_id"].iloc[len(train):] == -1).all()
-    log = pd.read_csv(tiny_run / "data/heads/digits/cut0/ce/eos/training_log.csv")
+    log = pd.read_csv(tiny_run / "data/heads/digits/cut0/ce/eos-k10/training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
     m = pd.read_csv(tiny_run / "data/metrics/digits/cut0/ce/metrics.csv")
     assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm"}
@@ -150,10 +157,137 @@ def test_eos_paper_figures_and_tables(tiny_run):
                                      "Post-BalSVM"]
     assert t1["digits_BAC_mean"].between(0, 1).all() and (t1["digits_n_cuts"] == 2).all()
     rt = pd.read_csv(r / "runtime.csv")
-    assert set(rt["pipeline"]) == {"pixel_smote", "pixel_bsmote", "pixel_balsvm", "remix", "three_phase_eos"}
+    assert set(rt["pipeline"]) == {"pixel_smote", "pixel_bsmote", "pixel_balsvm", "remix", "three_phase_eos",
+                                   "gan_gamo", "gan_bagan", "gan_cgan"}
     assert (rt["wall_s_per_cut"] > 0).all() and (rt["cpu_s_per_cut"] > 0).all()
     balanced = np.load(tiny_run / "data/pixel_oversampled/digits/cut0/smote.npz")
     assert balanced["x"].dtype == np.uint8 and len(set(np.bincount(balanced["y"]))) == 1
+
+
+def test_eos_studies(tiny_run):
+    """Table IV (K in the run path, K = 10 the Table II run), Table V (own backbone = the Table II run, others
+    derived data sets with their own feature width), pixel EOS and the variant study."""
+    r = tiny_run / "reports"
+    t4 = pd.read_csv(r / "table4.csv")
+    assert sorted(set(t4["k"])) == [5, 10] and (t4["n_cuts"] == 2).all() and set(t4["metric"]) == {
+        "bac", "gm_authors", "fm_authors"}
+    t2 = pd.read_csv(r / "table2.csv").set_index("loss")
+    k10 = t4[(t4["k"] == 10) & (t4["metric"] == "bac")]["mean"].item()
+    assert k10 == pytest.approx(t2.loc["CE", "EOS_BAC_mean"], abs=1e-6)
+    assert (tiny_run / "data/heads/digits/cut0/ce/eos-k5/head.pt").exists()
+    t5 = pd.read_csv(r / "table5.csv")
+    assert set(t5["arch"]) == {"resnet20", "wrn10_1", "densenet16_4"} and set(t5["method"]) == {"baseline", "eos"}
+    own = t5[(t5["arch"] == "resnet20") & (t5["method"] == "eos") & (t5["metric"] == "bac")]["mean"].item()
+    assert own == pytest.approx(k10, abs=1e-6)  # the data set's own backbone is the Table II run
+    assert not (tiny_run / "data/backbones/digits@resnet20").exists()
+    wrn = pd.read_parquet(tiny_run / "data/embeddings/digits@wrn10_1x0.5/cut0/ce/train.parquet")
+    dense = pd.read_parquet(tiny_run / "data/embeddings/digits@densenet16_4/cut0/ce/train.parquet")
+    assert wrn.attrs["feature_dim"] == 64 and dense.attrs["feature_dim"] == 16 and dense.shape[1] == 4 + 16
+    log = pd.read_csv(tiny_run / "data/backbones/digits@wrn10_1x0.5/cut0/ce/training_log.csv")
+    assert log["epoch"].max() == 1  # half of the data set's 2 epochs
+    assert not (tiny_run / "data/raw/digits@wrn10_1x0.5").exists()  # the data set's own images and cuts
+    px = pd.read_csv(r / "pixel_eos.csv")
+    assert set(px["space"]) == {"pixel", "embedding"} and px["mean"].between(0, 1).all()
+    assert np.load(tiny_run / "data/pixel_oversampled/digits/cut0/eos.npz")["is_synthetic"].any()
+    v = pd.read_csv(r / "eos_variants.csv")
+    assert set(v["method"]) == {"smote", "eos_text", "eos_pseudocode", "eos_authors", "eos_half_gap"}
+    assert set(v["loss"]) == {"ce", "ldam"} and set(v["cut"]) == {0, 1}
+    conflict = v[v["metric"] == "label_conflict"]
+    assert len(conflict) == 5 * 2 * 2 and conflict["value"].between(0, 1).all()
+    md = (r / "eos_variants.md").read_text()
+    assert "EOS pseudo-code BAC" in md and "Conflict" in md
+
+
+def test_gan_baselines(tiny_run):
+    """Table III: a GAN per data set and cut, the cut balanced with it, a backbone per loss; the EOS column is
+    Table II's; the sample grid and the GANs' time in runtime.csv."""
+    r = tiny_run / "reports"
+    t3 = pd.read_csv(r / "table3.csv")
+    assert set(t3["method"]) == {"gamo", "bagan", "cgan", "eos"} and set(t3["loss"]) == {"ce", "ldam"}
+    assert (t3["n_cuts"] == 2).all() and t3["mean"].between(0, 1).all()
+    t2 = pd.read_csv(r / "table2.csv").set_index("loss")
+    eos = t3[(t3["method"] == "eos") & (t3["metric"] == "bac")].set_index("loss")["mean"]
+    assert eos["ce"] == pytest.approx(t2.loc["CE", "EOS_BAC_mean"], abs=1e-6)
+    assert eos["ldam"] == pytest.approx(t2.loc["LDAM", "EOS_BAC_mean"], abs=1e-6)
+    for gan in ("gamo", "bagan", "cgan"):
+        assert (tiny_run / f"data/gans/digits/cut1/{gan}/generator.pt").exists()
+        bal = np.load(tiny_run / f"data/gan_balanced/digits/cut1/{gan}.npz")
+        assert len(set(np.bincount(bal["y"]))) == 1 and bal["x"].dtype == np.uint8
+        log = pd.read_csv(tiny_run / f"data/gan_backbones/digits/cut1/{gan}/ldam/training_log.csv")
+        assert log["epoch"].max() == 2
+    assert (r / "fig_gan_samples_digits.png").read_bytes()[:4] == b"\x89PNG"
+    samples = pd.read_csv(r / "fig_gan_samples_digits.csv")
+    assert len(samples) == 3 * 10 and samples["fake_spread"].notna().all()
+    rt = pd.read_csv(r / "runtime.csv").set_index("pipeline")
+    assert {"gan_gamo", "gan_bagan", "gan_cgan"} <= set(rt.index) and (rt.loc["gan_bagan", "n_jobs"] == 2 * 3)
+
+
+def test_drawing_more_samples_does_not_retrain_a_gan(tiny_run):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["gans"]["samples_per_class"] = 4
+    write_config(tiny_run, cfg)
+    try:
+        samples = job_stats(run_snakemake(tiny_run, "-n", "eos_paper").stdout)
+        cfg["gans"]["gamo"]["epochs"] = 2
+        write_config(tiny_run, cfg)
+        gamo = job_stats(run_snakemake(tiny_run, "-n", "reports/table3.csv").stdout)
+    finally:
+        write_config(tiny_run, TINY)
+    assert samples == {"fig_gan_samples": 1, "eos_paper": 1}
+    assert gamo == {"train_gan": 2, "sample_gan": 2, "train_gan_backbone": 2 * 2, "table3": 1}
+
+
+def test_paper_check_scorecard(tiny_run):
+    """Digits stands in for CIFAR-10: its numbers sit beside the published CIFAR-10 cells as a stand-in;
+    every other published number is listed as not run."""
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["datasets"]["digits"]["paper"] = {"dataset": "cifar10", "why": "tiny digits"}
+    cfg["paper_check"] = {"tables": ["eos_table1", "eos_table2", "eos_table3", "eos_table4", "eos_table5",
+                                     "eos_pixel", "eos_runtime"]}
+    write_config(tiny_run, cfg)
+    try:
+        run_snakemake(tiny_run, "--cores", "1", "reports/paper_check.csv")
+    finally:
+        write_config(tiny_run, TINY)
+    card = pd.read_csv(tiny_run / "reports/paper_check.csv", keep_default_na=False, na_values=[""])
+    t2 = pd.read_csv(tiny_run / "reports/table2.csv").set_index("loss")
+    row = card[(card["table"] == "table2") & (card["dataset"] == "cifar10") & (card["loss"] == "ce")
+               & (card["method"] == "eos") & (card["metric"] == "bac")].iloc[0]
+    assert row["status"] == "stand-in" and row["run_dataset"] == "digits" and row["published"] == 0.7581
+    assert row["reproduced"] == pytest.approx(t2.loc["CE", "EOS_BAC_mean"], abs=1e-5)
+    assert row["difference"] == pytest.approx(row["reproduced"] - 0.7581, abs=1e-5)
+    svhn = card[card["dataset"] == "svhn"]
+    assert len(svhn) and (svhn["status"] == "not run").all() and svhn["reproduced"].isna().all()
+    k300 = card[(card["table"] == "table4") & (card["dataset"] == "cifar10") & (card["k"] == 300)]
+    assert (k300["status"] == "not run").all()  # the tiny config sweeps K 5 and 10 only
+    gamo = card[(card["table"] == "table3") & (card["dataset"] == "cifar10") & (card["method"] == "gamo")]
+    ran = gamo["loss"].isin(["ce", "ldam"])  # the tiny config's losses; the paper's ASL and Focal are not run
+    assert len(gamo) == 4 * 3 and (gamo.loc[ran, "status"] == "stand-in").all() and ran.sum() == 2 * 3
+    assert (gamo.loc[~ran, "status"] == "not run").all()
+    assert "not run" in (tiny_run / "reports/paper_check.md").read_text()
+
+
+def test_changing_k_reruns_only_the_k_dependent_jobs(tiny_run):
+    """K = 5 is Table IV's run already: Table II reuses it on CE and makes only LDAM's eos-k5 runs."""
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["oversampling"] = {"eos": {"k_neighbors": 5}}
+    write_config(tiny_run, cfg)
+    try:
+        stats = job_stats(run_snakemake(tiny_run, "-n", "reports/table2.csv", "reports/table4.csv").stdout)
+    finally:
+        write_config(tiny_run, TINY)
+    assert stats == {"oversample_embeddings": 2, "retrain_head": 2, "evaluate_run": 4, "table2": 1, "table4": 1}
+
+
+def test_head_loss_phase1_retrains_only_the_non_ce_heads(tiny_run):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["head_training"]["loss"] = "phase1"
+    write_config(tiny_run, cfg)
+    try:
+        stats = job_stats(run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout)
+    finally:
+        write_config(tiny_run, TINY)
+    assert stats == {"retrain_head": 2 * 5, "evaluate_run": 2, "table2": 1}  # LDAM's heads; CE's are CE either way
 
 
 def test_eos_and_smote_ranges_on_real_embeddings(tiny_run):
@@ -164,7 +298,7 @@ def test_eos_and_smote_ranges_on_real_embeddings(tiny_run):
     for loss in ("ce", "ldam"):
         train, _ = emb.read(tiny_run / f"data/embeddings/digits/cut0/{loss}/train.parquet")
         lo, hi = class_ranges(emb.features(train), train["label"], 10)
-        for sampler, grows in (("eos", True), ("smote", False)):
+        for sampler, grows in (("eos-k10", True), ("smote", False)):
             ov, _ = emb.read(tiny_run / f"data/oversampled/digits/cut0/{loss}/{sampler}.parquet")
             lo2, hi2 = class_ranges(emb.features(ov), ov["label"], 10)
             assert (lo2 <= lo).all() and (hi2 >= hi).all()
@@ -231,8 +365,8 @@ def test_writing_out_defaults_reruns_nothing(tiny_run):
 
 def test_cpu_stages_are_byte_deterministic(tiny_run):
     files = ["data/imbalanced/digits/cut1/train_indices.csv", "data/backbones/digits/cut1/ldam/backbone.pt",
-             "data/embeddings/digits/cut1/ldam/train.parquet", "data/oversampled/digits/cut1/ldam/eos.parquet",
-             "data/heads/digits/cut1/ldam/eos/head.pt", "data/heads/digits/cut1/ce/tau_norm/head.pt",
+             "data/embeddings/digits/cut1/ldam/train.parquet", "data/oversampled/digits/cut1/ldam/eos-k10.parquet",
+             "data/heads/digits/cut1/ldam/eos-k10/head.pt", "data/heads/digits/cut1/ce/tau_norm/head.pt",
              "data/heads/digits/cut1/ce/tau_norm/tau_search.csv"]
     before = {f: sha(tiny_run / f) for f in files}
     run_snakemake(tiny_run, "--cores", "2", "--forcerun", "imbalance_dataset", "--", *files)

@@ -220,14 +220,32 @@ def check_study_datasets(config: dict) -> None:
     """``eos_paper.datasets`` and ``da_images.datasets`` name configured datasets; the image study keeps
     Base whenever it has a model to compare with it (Tables VIII and XI, Fig. 10 are relative to Base)."""
     names = list(config["datasets"])
-    for study in ("eos_paper", "da_images"):
-        for d in config.get(study, {}).get("datasets") or []:
+    lists = {f"{study}.datasets": config.get(study, {}).get("datasets") for study in ("eos_paper", "da_images")}
+    lists["eos_paper.table5.datasets"] = config.get("eos_paper", {}).get("table5", {}).get("datasets")
+    for where, datasets in lists.items():
+        for d in datasets or []:
             if d not in names:
-                raise ConfigError(f"{study}.datasets: {d!r} is not a configured dataset; allowed: {_names(names)}")
+                raise ConfigError(f"{where}: {d!r} is not a configured dataset; allowed: {_names(names)}")
     models = config.get("da_images", {}).get("models", [])
     if models and "base" not in models:
         raise ConfigError(f"da_images.models = {models!r} lacks 'base': every table of the image study compares "
                           "with it; allowed: any models that include base")
+
+
+def check_architectures(config: dict) -> None:
+    """Every backbone name (datasets.<name>.backbone, eos_paper.table5.architectures) is one the models build."""
+    from .arch_names import check_arch
+
+    named = [(f"datasets.{n}.backbone", ds.get("backbone")) for n, ds in config["datasets"].items()]
+    named += [(f"eos_paper.table5.architectures[{i}].arch", a["arch"])
+              for i, a in enumerate(config.get("eos_paper", {}).get("table5", {}).get("architectures", []))]
+    for where, arch in named:
+        if arch is None:
+            continue
+        try:
+            check_arch(arch)
+        except ValueError as err:
+            raise ConfigError(f"{where}: {err}") from None
 
 
 def check_checkpoints(name: str, ds: dict, info) -> None:
@@ -255,6 +273,7 @@ def check_plan(config: dict, configfiles=(), *, gpu_check: bool = True) -> None:
     :func:`check_balanced` when a target needs it."""
     for path in configfiles:
         check_duplicate_keys(path)
+    check_architectures(config)
     for where, block in (("head_training", config.get("head_training", {})),
                          ("tabular.head_training", config.get("tabular", {}).get("head_training", {}))):
         check_warmup(where, block)

@@ -180,15 +180,15 @@ def tsne_panels(run: dict, methods: list[str], classes: list[int], names: list[s
 
 
 def head_curves(runs_by_dataset: dict[str, dict], samplers: list[str], epochs: int, head_training: dict,
-                loss_options: dict, seed: int, out_png: str, out_csv: str) -> pd.DataFrame:
+                loss_options: dict, seed: int, out_png: str, out_csv: str, loss: str | None = None) -> pd.DataFrame:
     """Fig. 7: train and test BAC of the retrained head after every epoch, for each sampler (the
-    pipeline's own head training, run for ``epochs`` epochs)."""
+    pipeline's own head training, run for ``epochs`` epochs, with ``loss``; None: each run's own loss)."""
     from .heads import fit_from_files
 
     rows = []
     for ds, run in runs_by_dataset.items():
         for sampler in samplers:
-            _, hist, *_ = fit_from_files(run["oversampled"][sampler], run["test"], loss=run["loss"],
+            _, hist, *_ = fit_from_files(run["oversampled"][sampler], run["test"], loss=loss or run["loss"],
                                          training={**head_training, "epochs": epochs}, loss_options=loss_options,
                                          seed=seed)
             for h in hist:
@@ -277,3 +277,58 @@ def tsne_figure(run: dict, methods: list[str], tsne: dict, out_png: str, out_csv
     return tsne_panels(run, methods, classes, names, out_png, out_csv, max_points_per_class=tsne["max_points_per_class"],
                        perplexity=tsne["perplexity"], seed=seed,
                        title=f"{title}: {names[classes[0]]} vs {names[classes[1]]}".strip(": "))
+
+
+def gan_samples(images_npz: str, indices_csv: str, generators: dict[str, str], out_png: str, out_csv: str, *,
+                per_class: int, seed: int, title: str = "") -> pd.DataFrame:
+    """``fig_gan_samples_<dataset>``: per class a row of ``per_class`` real training images of the cut,
+    then a row per GAN of generated ones (``generators``: {gan: generator.pt}).  The CSV has per GAN
+    and class: the mean and the spread (sd over images, averaged over pixels) of the generated pixels
+    against the real ones, and the mean L2 distance (0..255 pixel units) of a generated image to its
+    nearest real training image of the class (0: a copy; GAMO's convex combinations sit close)."""
+    from .gans import cut_images, generate, load_generator
+
+    data, x, y = cut_images(images_npz, indices_csv)
+    C = data.num_classes
+    rows_img, labels, stats = [], [], []
+    rng = np.random.default_rng(seed)
+    real = [x[rng.choice(np.flatnonzero(y == c), min(per_class, int((y == c).sum())), replace=False)]
+            for c in range(C)]
+    fake = {}
+    for gan, path in generators.items():
+        state = load_generator(path)
+        gx, gy = generate(state, {c: per_class for c in range(C)}, seed=seed, images=x, labels=y)
+        fake[gan] = [gx[gy == c] for c in range(C)]
+        for c in range(C):
+            ref = x[y == c].reshape(int((y == c).sum()), -1).astype(np.float32)
+            g = fake[gan][c].reshape(len(fake[gan][c]), -1).astype(np.float32)
+            nearest = np.sqrt(((g[:, None, :] - ref[None, :, :]) ** 2).sum(-1)).min(1)
+            stats.append(dict(gan=gan, class_index=c, class_name=data.class_names[c], n_real=len(ref),
+                              real_mean=float(ref.mean()), fake_mean=float(g.mean()),
+                              real_spread=float(ref.std(0).mean()), fake_spread=float(g.std(0).mean()),
+                              nearest_real_l2=float(nearest.mean())))
+    for c in range(C):
+        for name, imgs in [("real", real[c])] + [(gan, fake[gan][c]) for gan in generators]:
+            rows_img.append(imgs)
+            labels.append(f"{data.class_names[c]}: {name}")
+    plt, _ = _plt()
+    n_rows, ch = len(rows_img), x.shape[3]
+    fig, axes = plt.subplots(n_rows, per_class, figsize=(per_class * 0.7 + 2.2, n_rows * 0.7), squeeze=False)
+    for r, (imgs, label) in enumerate(zip(rows_img, labels)):
+        for j in range(per_class):
+            ax = axes[r][j]
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.grid(False)
+            if j < len(imgs):
+                img = imgs[j][..., 0] if ch == 1 else imgs[j]
+                ax.imshow(img, cmap="gray" if ch == 1 else None, vmin=0, vmax=255)
+            else:
+                ax.axis("off")
+        axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    fig.suptitle(title or "GAN samples next to real training images", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (n_rows * 0.7)))  # keep the title clear of the first row
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    frame = pd.DataFrame(stats)
+    frame.to_csv(out_csv, index=False, float_format="%.4f")
+    return frame

@@ -46,6 +46,18 @@ Samplers
     the nearest-enemy fallback (below) is interpolated towards its members'
     nearest enemies in both variants.
 
+``EOS(direction="away")``
+    The printed pseudo-code of the paper (Algorithm 1) reads ``B + R * (B - N)``: the new point moves
+    from the base AWAY from its enemy, into the class's own side, while the text (§III-C, "adds a
+    portion of this difference to the base example") and Fig. 2 put it between base and enemy.  The
+    text is the default (``direction="toward"``), the pseudo-code this option; all draws are the same,
+    only the sign of the step differs.
+
+``EOS(max_gap=g)``
+    ``r ~ U[0, g)`` instead of ``U[0, 1)`` (``g`` in (0, 1]): ``g = 0.5`` keeps every synthetic point in
+    the half of the segment nearer its base (the variant study, ``reports/eos_variants``).  The same
+    uniform draw scaled by ``g``, so the bases and partners match those of ``g = 1``.
+
 ``BalancedSVM``
     The "Balanced SVM" of Farquad & Bose as described in the EOS paper:
     SMOTE (imbalanced-learn) to full balance, then the labels of the
@@ -187,6 +199,11 @@ class EOS(_DenseFloatMixin, BaseOverSampler):
         "paper": partner = a uniformly drawn enemy among the K neighbours.
         "authors": the off-by-one of the authors' code (partner = the point
         one rank closer than the drawn enemy; the base itself for rank 1).
+    direction : {"toward", "away"}, default="toward"
+        "toward": ``base + r * (partner - base)`` (the paper's text); "away": ``base + r * (base -
+        partner)`` (its printed pseudo-code).
+    max_gap : float in (0, 1], default=1.0
+        ``r`` is drawn from ``U[0, max_gap)``.
     random_state : int, RandomState instance or None, default=None
         Seed of the single ``numpy.random.Generator`` used for all draws.
     fallback : {"nearest_enemy", "raise"}, default="nearest_enemy"
@@ -204,7 +221,7 @@ class EOS(_DenseFloatMixin, BaseOverSampler):
         Index into X of the partner actually used (may equal the base for the
         authors variant).
     gaps_ : ndarray of float, shape (n_synthetic,)
-        The interpolation coefficient ``r`` in [0, 1) of each synthetic row.
+        The interpolation coefficient ``r`` in [0, max_gap) of each synthetic row.
     n_synthetic_per_class_ : dict
         Number of synthetic rows generated for every class of y (0 for those
         not oversampled).
@@ -225,6 +242,8 @@ class EOS(_DenseFloatMixin, BaseOverSampler):
         **BaseOverSampler._parameter_constraints,
         "k_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "variant": [StrOptions(set(_EOS_VARIANTS))],
+        "direction": [StrOptions({"toward", "away"})],
+        "max_gap": [Interval(numbers.Real, 0, 1, closed="right")],
         "random_state": ["random_state"],
         "fallback": [StrOptions({"nearest_enemy", "raise"})],
     }
@@ -234,12 +253,16 @@ class EOS(_DenseFloatMixin, BaseOverSampler):
         sampling_strategy="auto",
         k_neighbors=10,
         variant="paper",
+        direction="toward",
+        max_gap=1.0,
         random_state=None,
         fallback="nearest_enemy",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.k_neighbors = k_neighbors
         self.variant = variant
+        self.direction = direction
+        self.max_gap = max_gap
         self.fallback = fallback
         self.random_state = random_state
 
@@ -319,6 +342,8 @@ class EOS(_DenseFloatMixin, BaseOverSampler):
             # whose running enemy count is still <= j.
             slot = (np.cumsum(cand_enemy[pick], axis=1) <= j[:, None]).sum(axis=1)
             r = rng.random(n_new, dtype=X.dtype)
+            if self.max_gap != 1:
+                r = (r * X.dtype.type(self.max_gap)).astype(X.dtype, copy=False)
 
             base = cand_rows[pick]
             if self.variant == "paper" or not knn_list:
@@ -334,7 +359,8 @@ class EOS(_DenseFloatMixin, BaseOverSampler):
         partner = np.concatenate(partners).astype(np.intp, copy=False)
         r = np.concatenate(gaps)
         X_base = X[base]
-        X_new = X_base + r[:, None] * (X[partner] - X_base)
+        step = X[partner] - X_base if self.direction == "toward" else X_base - X[partner]
+        X_new = X_base + r[:, None] * step
 
         self.base_indices_ = base
         self.partner_indices_ = partner

@@ -3,9 +3,7 @@
 
 rule train_backbone:
     input:
-        images="data/raw/{dataset}/images.npz",
-        indices="data/imbalanced/{dataset}/cut{cut}/train_indices.csv",
-        test_indices="data/imbalanced/{dataset}/cut{cut}/test_indices.csv",
+        unpack(cut_data),
     output:
         model="data/backbones/{dataset}/cut{cut}/{loss}/backbone.pt",
         history="data/backbones/{dataset}/cut{cut}/{loss}/training_log.csv",

@@ -1,4 +1,5 @@
 # Helpers shared by all rules: config validation, wildcard constraints, per-rule params.
+import glob
 import os
 import re
 import sys
@@ -8,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from pipeline_lib.codehash import script_code_hash
 from pipeline_lib.namedfiles import flatten
 from pipeline_lib.reports import DECOUPLING as DECOUPLING_METHODS
+from pipeline_lib.sampler_runs import eos_study_runs, parse_run, run_name
 from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
 
 try:
@@ -49,16 +51,70 @@ RUN_LOSSES = LOSSES + [l for l, need in (("ce", {"base", "dsm", "eos"} & set(DA_
 RUN_SAMPLERS = SAMPLERS + [DA_LATENT[m] for m in DA_LATENT if m in DA_MODELS and DA_LATENT[m] not in SAMPLERS]
 RUN_SAMPLERS += [CRT_SAMPLER] if "crt" in DECOUPLING and CRT_SAMPLER not in RUN_SAMPLERS else []
 
+# the folder / file name of a sampler's run under data/oversampled/<run>/ and data/heads/<run>/: the sampler's
+# name, EOS's with its options (pipeline_lib.sampler_runs: eos-k10 = K 10 as the paper's text reads it)
+EOS_OPTIONS = dict(config["oversampling"]["eos"])
+SAMPLER_RUN = {s: run_name(s, config["oversampling"].get(s, {})) for s in RUN_SAMPLERS}
+# Table IV (K sweep, ce) and the EOS variant study: more EOS runs; K = the configured K is the Table II run
+TABLE4_RUNS = {k: run_name("eos", {**EOS_OPTIONS, "k_neighbors": k}) for k in config["eos_paper"]["table4"]["k_values"]}
+EOS_VARIANT_RUNS = eos_study_runs(EOS_OPTIONS)
+SAMPLER_RUNS = list(dict.fromkeys(list(SAMPLER_RUN.values()) + list(TABLE4_RUNS.values())
+                                  + list(EOS_VARIANT_RUNS.values()) + ["smote"]))
+
+
+def method_folder(method):
+    """The run name (folder under data/heads/<run>/, file under data/oversampled/<run>/) of a Table II
+    method's head: the sampler's run (SAMPLER_RUN: EOS's carries K), cRT the ros sampler's."""
+    sampler = {"crt": CRT_SAMPLER}.get(method, method)
+    return SAMPLER_RUN.get(sampler, sampler)
+
+
+# Table V: other backbones on a data set are runs of a derived data set "<dataset>@<arch>" (its settings a copy
+# with that backbone and epochs; its images and cuts the data set's own, see cut_data), so that every stage
+# after the data (train_backbone .. retrain_head) is the EOS pipeline's, unchanged; an architecture that is
+# the data set's own backbone at its own epochs is the Table II run itself
+T5 = config["eos_paper"]["table5"]
+T5_DATASETS = list(T5.get("datasets") or DATASETS[:1])
+SOURCE_OF = {}  # derived data set -> the configured one
+
+
+def _arch_dataset(dataset, arch, scale):
+    ds = config["datasets"][dataset]
+    epochs = training_settings(config, dataset)["epochs"]
+    if arch == ds["backbone"] and scale == 1:
+        return dataset
+    name = f"{dataset}@{arch}" + (f"x{scale:g}" if scale != 1 else "")
+    config["datasets"][name] = {**{k: v for k, v in ds.items() if k != "checkpoints"}, "backbone": arch,
+                                "title": f"{ds.get('title', dataset)} {arch}",
+                                "training": {**ds.get("training", {}), "epochs": max(1, round(epochs * scale))}}
+    SOURCE_OF[name] = dataset
+    return name
+
+
+T5_RUNS = {(d, a["arch"]): _arch_dataset(d, a["arch"], float(a["epochs_scale"])) for d in T5_DATASETS
+           for a in T5["architectures"]}
+
+
+def cut_files(dataset, cut):
+    """The images and index files of one cut (a derived data set's: its configured data set's)."""
+    d = SOURCE_OF.get(dataset, dataset)
+    return {"images": f"data/raw/{d}/images.npz", "indices": f"data/imbalanced/{d}/cut{cut}/train_indices.csv",
+            "test_indices": f"data/imbalanced/{d}/cut{cut}/test_indices.csv"}
+
+
+def cut_data(wildcards):
+    return cut_files(wildcards.dataset, wildcards.cut)
+
 
 def _alternatives(values):
     return "|".join(re.escape(v) for v in values) if values else "(?!x)x"  # no values: matches nothing
 
 
 wildcard_constraints:
-    dataset=_alternatives(ALL_DATASETS),
+    dataset=_alternatives(ALL_DATASETS + list(SOURCE_OF)),
     cut=r"\d+",
     loss=_alternatives(RUN_LOSSES),
-    sampler=_alternatives(RUN_SAMPLERS),
+    sampler=_alternatives(SAMPLER_RUNS),
 
 
 def code(script):
@@ -87,18 +143,26 @@ def backbone_params(wildcards):
     return _backbone_hp(wildcards.dataset, wildcards.loss)
 
 
+HEAD_TRAINING = {k: v for k, v in config["head_training"].items() if k != "loss"}
+
+
+def head_loss(loss):
+    """The loss of a retrained head of a run with phase-1 ``loss``: cross-entropy (head_training.loss ce,
+    the paper's §V-C) or the phase-1 loss itself (phase1)."""
+    return "ce" if config["head_training"]["loss"] == "ce" else loss
+
+
 def head_params(wildcards):
-    return {
-        "loss": wildcards.loss,
-        "training": dict(config["head_training"]),
-        "loss_options": loss_options_of(wildcards.loss),
-        "seed": config["seed"],
-    }
+    loss = head_loss(wildcards.loss)
+    return {"loss": loss, "training": HEAD_TRAINING, "loss_options": loss_options_of(loss), "seed": config["seed"]}
 
 
 def sampler_params(wildcards):
-    return {"name": wildcards.sampler, "options": dict(config["oversampling"].get(wildcards.sampler, {})),
-            "seed": config["seed"]}
+    """The sampler of a run name and its options: EOS's all from the name, the others' from the config."""
+    name, options = parse_run(wildcards.sampler)
+    if name != "eos":
+        options = dict(config["oversampling"].get(name, {}))
+    return {"name": name, "options": options, "seed": config["seed"]}
 
 
 def all_metrics():
@@ -106,7 +170,8 @@ def all_metrics():
 
 
 PIXEL_METHODS = list(config["pixel_oversampling"]["methods"])
-RUN_PIXEL_METHODS = PIXEL_METHODS + [m for m in DA_PIXEL if m not in PIXEL_METHODS]
+# + eos: EOS in pixel space (reports/pixel_eos, §V-E3)
+RUN_PIXEL_METHODS = PIXEL_METHODS + [m for m in DA_PIXEL + ["eos"] if m not in PIXEL_METHODS]
 PIXEL_SAMPLERS = [m for m in RUN_PIXEL_METHODS if m != "remix"]
 
 
@@ -125,8 +190,8 @@ def run_files(dataset, cut, loss, keys):
         "train": f"data/embeddings/{base}/train.parquet",
         "test": f"data/embeddings/{base}/test.parquet",
         "backbone": f"data/backbones/{base}/backbone.pt",
-        "oversampled": {s: f"data/oversampled/{base}/{s}.parquet" for s in SAMPLERS},
-        "heads": {s: f"data/heads/{base}/{s}/head.pt" for s in SAMPLERS},
+        "oversampled": {s: f"data/oversampled/{base}/{method_folder(s)}.parquet" for s in SAMPLERS},
+        "heads": {s: f"data/heads/{base}/{method_folder(s)}/head.pt" for s in SAMPLERS},
     }
     return {k: files[k] for k in keys}
 
@@ -298,8 +363,12 @@ def runtime_benchmarks():
         if "eos" in SAMPLERS:
             pipes["three_phase_eos"] = [f for c in CUTS for f in (
                 f"benchmarks/train_backbone/{d}_cut{c}_ce.tsv", f"benchmarks/export_embeddings/{d}_cut{c}_ce.tsv",
-                f"benchmarks/oversample_embeddings/{d}_cut{c}_ce_eos.tsv",
-                f"benchmarks/retrain_head/{d}_cut{c}_ce_eos.tsv")]
+                f"benchmarks/oversample_embeddings/{d}_cut{c}_ce_{method_folder('eos')}.tsv",
+                f"benchmarks/retrain_head/{d}_cut{c}_ce_{method_folder('eos')}.tsv")]
+        for g in GAN_METHODS:  # the GAN, the balanced set, the CE backbone trained on it (Table III, RQ4)
+            pipes[f"gan_{g}"] = [f for c in CUTS for f in (
+                f"benchmarks/train_gan/{d}_cut{c}_{g}.tsv", f"benchmarks/sample_gan/{d}_cut{c}_{g}.tsv",
+                f"benchmarks/train_gan_backbone/{d}_cut{c}_{g}_ce.tsv")]
         out[d] = pipes
     return out
 
@@ -336,7 +405,7 @@ def da_model_files(dataset, cut, model):
         loss = "ce" if model == "base" else "ldam"
         return {"network": f"data/backbones/{run}/{loss}/backbone.pt", "predictions": f"data/embeddings/{run}/{loss}/test.parquet"}
     if model in DA_LATENT:
-        head = f"data/heads/{run}/ce/{DA_LATENT[model]}"
+        head = f"data/heads/{run}/ce/{method_folder(DA_LATENT[model])}"
         return {"network": f"data/backbones/{run}/ce/backbone.pt", "head": f"{head}/head.pt",
                 "predictions": f"{head}/test_predictions.parquet"}
     folder = f"data/pixel_backbones/{run}/{model}" if model in ("ros", "remix") else f"data/balanced_backbones/{run}"
@@ -392,7 +461,7 @@ def _imported(models, path_of):
 IMPORTED_BACKBONES = _imported(("base", "ldam"), lambda d, m, c: f"{d}/cut{c}/{'ce' if m == 'base' else 'ldam'}")
 IMPORTED_PIXEL = _imported(("ros", "remix"), lambda d, m, c: f"{d}/cut{c}/{m}")
 IMPORTED_BALANCED = _imported(("balanced",), lambda d, m, c: f"{d}/cut{c}")
-IMPORTED_HEADS = _imported(tuple(DA_LATENT), lambda d, m, c: f"{d}/cut{c}/ce/{DA_LATENT[m]}")
+IMPORTED_HEADS = _imported(tuple(DA_LATENT), lambda d, m, c: f"{d}/cut{c}/ce/{method_folder(DA_LATENT[m])}")
 
 
 def _import_key(run, kind):
@@ -406,7 +475,7 @@ def _import_key(run, kind):
     elif kind == "balanced":
         model = "balanced"
     else:
-        model = {s: m for m, s in DA_LATENT.items()}[rest[1]]
+        model = {method_folder(s): m for m, s in DA_LATENT.items()}[rest[1]]
     return dataset, model, cut
 
 
@@ -473,11 +542,6 @@ def tau_norm_params():
             "seed": config["seed"]}
 
 
-def method_folder(method):
-    """The folder under data/heads/<run>/ of a Table II method's head (cRT: the ros sampler's)."""
-    return {"crt": CRT_SAMPLER}.get(method, method)
-
-
 def method_predictions(wildcards):
     """evaluate_run's head inputs: the test predictions of every method of TABLE2_METHODS after the
     baseline, in that order (cRT reads the ros head; with ros also among the samplers both columns show it)."""
@@ -498,3 +562,98 @@ def count_runs_input(runs):
                     else f"data/oversampled/{base}/{method_folder(m)}.parquet") for m in COUNT_METHODS}
 
     return flatten({"runs": [{"oversampled": files(d, c, l)} for d, c, l in runs]})
+
+
+# --- the EOS paper's sensitivity studies and the EOS variant study (workflow/rules/eos_studies.smk) ----------
+
+EOS_RUN = run_name("eos", EOS_OPTIONS)  # the Table II EOS run (eos-k<K>)
+STUDY_FILES = ("predictions", "oversampled")  # the file keys of a study record; the others are its params
+
+
+def head_predictions(dataset, cut, loss, run):
+    return f"data/heads/{dataset}/cut{cut}/{loss}/{run}/test_predictions.parquet"
+
+
+def table4_records():
+    return [{"dataset": d, "cut": int(c), "k": k, "predictions": head_predictions(d, c, "ce", run)}
+            for d in DATASETS for k, run in TABLE4_RUNS.items() for c in CUTS]
+
+
+def table5_records():
+    """Without EOS: the phase-1 network's own predictions (the test embeddings' pred); with: its EOS head."""
+    return [{"dataset": d, "cut": int(c), "arch": arch, "method": m,
+             "predictions": (f"data/embeddings/{v}/cut{c}/ce/test.parquet" if m == "baseline"
+                             else head_predictions(v, c, "ce", EOS_RUN))}
+            for (d, arch), v in T5_RUNS.items() for m in ("baseline", "eos") for c in CUTS]
+
+
+def pixel_eos_records():
+    return [{"dataset": d, "cut": int(c), "space": space,
+             "predictions": (f"data/pixel_backbones/{d}/cut{c}/eos/test_predictions.parquet" if space == "pixel"
+                             else head_predictions(d, c, "ce", EOS_RUN))}
+            for d in DATASETS for space in ("pixel", "embedding") for c in CUTS]
+
+
+def variant_records():
+    runs = {"smote": "smote", **EOS_VARIANT_RUNS}
+    return [{"dataset": d, "loss": l, "cut": int(c), "method": m, "predictions": head_predictions(d, c, l, run),
+             "oversampled": f"data/oversampled/{d}/cut{c}/{l}/{run}.parquet"}
+            for d in DATASETS for l in LOSSES for m, run in runs.items() for c in CUTS]
+
+
+def records_input(records):
+    """Named inputs ``runs/<i>/<file key>`` of study records, for ``unpack``."""
+    return flatten({"runs": [{k: r[k] for k in STUDY_FILES if k in r} for r in records]})
+
+
+def records_meta(records):
+    """The non-file values of study records (params; the script merges them back with namedfiles.runs)."""
+    return [{k: v for k, v in r.items() if k not in STUDY_FILES} for r in records]
+
+
+# --- the scorecard against the papers' published numbers (rule paper_check in eos_studies.smk) --------------
+
+PAPER_TABLES = sorted(glob.glob(os.path.join(workflow.basedir, "workflow", "resources", "paper_*.csv")))
+PAPER_CHECK_FILES = {
+    "eos_table1": "reports/table1.csv", "eos_table2": "reports/table2.csv", "eos_table3": "reports/table3.csv",
+    "eos_table4": "reports/table4.csv", "eos_table5": "reports/table5.csv", "eos_pixel": "reports/pixel_eos.csv",
+    "eos_runtime": "reports/runtime.csv", **{f"da_table{i}": f"reports/da/table{i}.csv" for i in range(1, 12)}}
+
+
+def paper_settings():
+    """{run data set: {paper_dataset, match, why}} of every configured data set (datasets.<name>.paper; a
+    tabular data set is the paper's own data under its split protocol when tabular.runs has its 5 splits)."""
+    out = {d: {"paper_dataset": ds.get("paper", {}).get("dataset", d), "match": ds.get("paper", {}).get("matches", False),
+               "why": ds.get("paper", {}).get("why", "")} for d, ds in config["datasets"].items() if d not in SOURCE_OF}
+    five = len(TAB_RUNS) == 5
+    for t in TAB_DATASETS:
+        out.setdefault(t, {"paper_dataset": t, "match": five,
+                           "why": "the paper's UCI data, 5 stratified 70:30 splits" if five
+                           else f"the paper's UCI data, {len(TAB_RUNS)} of its 5 splits"})
+    return out
+
+
+# --- GAN-based oversampling, the EOS paper's Table III (workflow/rules/gans.smk) ------------------------------
+
+from pipeline_lib.gans import GANS
+
+GAN_CFG = config["gans"]
+GAN_METHODS = list(GAN_CFG["methods"])
+
+
+wildcard_constraints:
+    gan=_alternatives(list(GANS)),
+
+
+def gan_params(wildcards):
+    """train_gan's params: the GAN's options (schema defaults filled), seed, data set name, device."""
+    return {"options": dict(GAN_CFG[wildcards.gan]), "seed": config["seed"], "dataset": wildcards.dataset,
+            "device": training_settings(config, wildcards.dataset)["device"]}
+
+
+def table3_records():
+    """Per data set, loss and cut: a backbone trained on each GAN's balanced set, and Table II's EOS head."""
+    return [{"dataset": d, "loss": l, "cut": int(c), "method": m,
+             "predictions": (head_predictions(d, c, l, EOS_RUN) if m == "eos"
+                             else f"data/gan_backbones/{d}/cut{c}/{m}/{l}/test_predictions.parquet")}
+            for d in DATASETS for l in LOSSES for m in GAN_METHODS + ["eos"] for c in CUTS]

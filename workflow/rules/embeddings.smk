@@ -3,9 +3,7 @@
 
 rule export_embeddings:
     input:
-        images="data/raw/{dataset}/images.npz",
-        indices="data/imbalanced/{dataset}/cut{cut}/train_indices.csv",
-        test_indices="data/imbalanced/{dataset}/cut{cut}/test_indices.csv",
+        unpack(cut_data),
         backbone="data/backbones/{dataset}/cut{cut}/{loss}/backbone.pt",
     output:
         train="data/embeddings/{dataset}/cut{cut}/{loss}/train.parquet",

@@ -5,4 +5,4 @@ runlog.start(snakemake)
 p = snakemake.params
 runs = {p.titles[run["dataset"]]: run for run in namedfiles.runs(snakemake.input, p.runs)}
 figures.head_curves(runs, p.curve["samplers"], p.curve["epochs"], p.head_training, p.loss_options, p.seed,
-                    snakemake.output.png, snakemake.output.csv)
+                    snakemake.output.png, snakemake.output.csv, loss=p.head_loss)

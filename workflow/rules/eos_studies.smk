@@ -1,0 +1,134 @@
+# The EOS paper's §V-E studies and the EOS variant study (pipeline_lib.eos_studies): each reads the test
+# predictions of runs the EOS pipeline makes (the K sweep and the variants are more oversample_embeddings /
+# retrain_head runs, K and options in the run name; Table V's backbones are runs of derived data sets
+# <dataset>@<arch>; pixel EOS is one more pixel-space method), so nothing here has a loop of its own.
+
+TITLES = {d: ds.get("title", d) for d, ds in config["datasets"].items()}
+
+
+rule table4:
+    input:
+        unpack(lambda wc: records_input(table4_records())),
+    output:
+        csv=report("reports/table4.csv", caption="../report/table4.rst", category="EOS paper",
+                   subcategory="Table IV", labels={"table": "IV"}),
+        md="reports/table4.md",
+    log:
+        "logs/table4/table4.log",
+    benchmark:
+        "benchmarks/table4/table4.tsv"
+    params:
+        records=records_meta(table4_records()),
+        titles=TITLES,
+        table2_k=EOS_OPTIONS["k_neighbors"],
+        code=code("table4.py"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/table4.py"
+
+
+rule table5:
+    input:
+        unpack(lambda wc: records_input(table5_records())),
+    output:
+        csv=report("reports/table5.csv", caption="../report/table5.rst", category="EOS paper",
+                   subcategory="Table V", labels={"table": "V"}),
+        md="reports/table5.md",
+    log:
+        "logs/table5/table5.log",
+    benchmark:
+        "benchmarks/table5/table5.tsv"
+    params:
+        records=records_meta(table5_records()),
+        titles=TITLES,
+        k=EOS_OPTIONS["k_neighbors"],
+        code=code("table5.py"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/table5.py"
+
+
+rule pixel_eos:
+    input:
+        unpack(lambda wc: records_input(pixel_eos_records())),
+    output:
+        csv=report("reports/pixel_eos.csv", caption="../report/pixel_eos.rst", category="EOS paper",
+                   subcategory="§V-E3 pixel-space EOS", labels={"table": "pixel EOS"}),
+        md="reports/pixel_eos.md",
+    log:
+        "logs/pixel_eos/pixel_eos.log",
+    benchmark:
+        "benchmarks/pixel_eos/pixel_eos.tsv"
+    params:
+        records=records_meta(pixel_eos_records()),
+        titles=TITLES,
+        code=code("pixel_eos.py"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/pixel_eos.py"
+
+
+rule eos_variants:
+    input:
+        unpack(lambda wc: records_input(variant_records())),
+    output:
+        csv=report("reports/eos_variants.csv", caption="../report/eos_variants.rst", category="EOS paper",
+                   subcategory="EOS variants", labels={"table": "EOS variants"}),
+        md="reports/eos_variants.md",
+    log:
+        "logs/eos_variants/eos_variants.log",
+    benchmark:
+        "benchmarks/eos_variants/eos_variants.tsv"
+    params:
+        records=records_meta(variant_records()),
+        titles=TITLES,
+        k=EOS_OPTIONS["k_neighbors"],
+        code=code("eos_variants.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    localrule: True
+    script:
+        "../scripts/eos_variants.py"
+
+
+# every number of the configured reports next to the papers' (workflow/resources/paper_*.csv), the difference and
+# whether the run is the paper's setting or a stand-in; published rows without a run are listed as not run
+
+
+rule paper_check:
+    input:
+        unpack(lambda wc: {key: PAPER_CHECK_FILES[key] for key in config["paper_check"]["tables"]}),
+        published=PAPER_TABLES,
+    output:
+        csv=report("reports/paper_check.csv", caption="../report/paper_check.rst", category="Paper check"),
+        md="reports/paper_check.md",
+    log:
+        "logs/paper_check/paper_check.log",
+    benchmark:
+        "benchmarks/paper_check/paper_check.tsv"
+    params:
+        tables=config["paper_check"]["tables"],
+        settings=paper_settings(),
+        titles={d: ds.get("title", d) for d, ds in config["datasets"].items() if d not in SOURCE_OF},
+        code=code("paper_check.py"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/paper_check.py"

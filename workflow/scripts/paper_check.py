@@ -1,0 +1,10 @@
+"""Shim for rule paper_check: the scorecard of the reproduced numbers against the papers' tables."""
+import os
+
+from pipeline_lib import paper_check, runlog
+
+runlog.start(snakemake)
+p = snakemake.params
+paper_check.scorecard_stage({key: snakemake.input[key] for key in p.tables},
+                            os.path.dirname(snakemake.input.published[0]), p.settings, snakemake.output.csv,
+                            snakemake.output.md, titles=p.titles)

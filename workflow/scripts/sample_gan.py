@@ -1,0 +1,6 @@
+"""Shim for rule sample_gan: balance one cut's training images with its trained GAN."""
+from pipeline_lib import gans, runlog
+
+log = runlog.start(snakemake)
+gans.sample_stage(snakemake.input.images, snakemake.input.indices, snakemake.input.generator, snakemake.output[0],
+                  seed=snakemake.params.seed, log=log.info)

@@ -1,0 +1,6 @@
+"""Shim for rule table3: EOS paper Table III (GAN-based oversampling vs EOS)."""
+from pipeline_lib import eos_studies, namedfiles, runlog
+
+runlog.start(snakemake)
+p, o = snakemake.params, snakemake.output
+eos_studies.table3_stage(namedfiles.runs(snakemake.input, p.records), o.csv, o.md, titles=p.titles, k=p.k)

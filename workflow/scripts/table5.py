@@ -1,0 +1,6 @@
+"""Shim for rule table5: EOS paper Table V (backbones without and with EOS)."""
+from pipeline_lib import eos_studies, namedfiles, runlog
+
+runlog.start(snakemake)
+p, o = snakemake.params, snakemake.output
+eos_studies.table5_stage(namedfiles.runs(snakemake.input, p.records), o.csv, o.md, titles=p.titles, k=p.k)
