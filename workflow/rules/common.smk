@@ -635,14 +635,12 @@ def paper_settings():
 
 # --- GAN-based oversampling, the EOS paper's Table III (workflow/rules/gans.smk) ------------------------------
 
-from pipeline_lib.gans import GANS
-
 GAN_CFG = config["gans"]
 GAN_METHODS = list(GAN_CFG["methods"])
 
 
 wildcard_constraints:
-    gan=_alternatives(list(GANS)),
+    gan=_alternatives(GAN_METHODS),
 
 
 def gan_params(wildcards):
