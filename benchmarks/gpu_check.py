@@ -64,9 +64,10 @@ PAPER_TRAINING = {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9, 
                   "crop_padding": 4, "flip": True, "select_on": "final"}
 PAPER_HEAD = {"epochs": 10, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0002,
               "warmup_epochs": 5, "select_on": "final"}
+HEAD_LOSS = "ce"  # head_training.loss: cross-entropy, as the paper's §V-C says
 PAPER_OVERSAMPLING = {"smote": {"k_neighbors": 5}, "bsmote": {"k_neighbors": 5, "m_neighbors": 10},
                       "balsvm": {"k_neighbors": 5, "kernel": "rbf", "C": 1.0},
-                      "eos": {"k_neighbors": 10, "variant": "paper"}}
+                      "eos": {"k_neighbors": 10, "variant": "paper", "direction": "toward", "max_gap": 1.0}}
 PAPER_NORMALIZE = {"mean": [0.4914, 0.4822, 0.4465], "std": [0.2023, 0.1994, 0.2010]}
 SAMPLERS = ("smote", "bsmote", "balsvm", "eos")
 METHODS = ("baseline",) + SAMPLERS
@@ -218,7 +219,7 @@ def run_cut(data, cut, cfg: TrainConfig, head_training: dict, work: Path, device
         stages.append({"cut": cut, "stage": "oversample", "method": name, "seconds": time.perf_counter() - t})
         t = time.perf_counter()
         heads.retrain_stage(str(d / f"{name}.parquet"), str(d / "test.parquet"), str(d / f"{name}_head.pt"),
-                            str(d / f"{name}_pred.parquet"), str(d / f"{name}_head_log.csv"), loss=LOSS,
+                            str(d / f"{name}_pred.parquet"), str(d / f"{name}_head_log.csv"), loss=HEAD_LOSS,
                             training=head_training, loss_options={}, seed=SEED)
         stages.append({"cut": cut, "stage": "retrain_head", "method": name, "seconds": time.perf_counter() - t})
         preds.append(str(d / f"{name}_pred.parquet"))

@@ -97,7 +97,8 @@ def test_gpu_check_uses_the_paper_settings():
     training = training_settings(cfg, gpu_check.DATASET)
     assert {k: training[k] for k in gpu_check.PAPER_TRAINING} == gpu_check.PAPER_TRAINING
     assert set(training) - set(gpu_check.PAPER_TRAINING) <= {"device", "cuda_graph"}
-    assert cfg["head_training"] == gpu_check.PAPER_HEAD
+    assert {k: v for k, v in cfg["head_training"].items() if k != "loss"} == gpu_check.PAPER_HEAD
+    assert cfg["head_training"]["loss"] == gpu_check.HEAD_LOSS
     assert {s: cfg["oversampling"][s] for s in gpu_check.SAMPLERS} == gpu_check.PAPER_OVERSAMPLING
     assert list(gpu_check.SAMPLERS) == list(cfg["samplers"])
     assert ds["normalize"] == gpu_check.PAPER_NORMALIZE and ds["backbone"] == gpu_check.ARCH
