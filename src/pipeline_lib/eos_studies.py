@@ -78,6 +78,13 @@ def summarise(tidy: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _summary(records: list[dict], titles: dict) -> pd.DataFrame:
+    """:func:`summarise` of the records' per-cut metrics, data sets under their titles."""
+    summary = summarise(per_cut(records))
+    summary["dataset"] = [titles.get(d, d) for d in summary["dataset"]]
+    return summary
+
+
 def _cell(mean: float, sd: float) -> str:
     if np.isnan(mean):
         return "—"
@@ -118,8 +125,7 @@ _METRIC_NOTE = ("BAC: balanced accuracy; GM, FM: as the authors computed them (i
 
 def table4_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict, table2_k: int) -> pd.DataFrame:
     """EOS paper Table IV: records {dataset, cut, k, predictions} of the cross-entropy EOS heads."""
-    summary = summarise(per_cut(records))
-    summary["dataset"] = [titles.get(d, d) for d in summary["dataset"]]
+    summary = _summary(records, titles)
     summary.insert(1, "loss", "ce")
     summary.insert(2, "method", "eos")
     note = (f"EOS heads on the cross-entropy embeddings, one run per K (K in the run's path, "
@@ -138,14 +144,13 @@ ARCH_NOTE = ("Backbones: ResNet-56 (He et al. 2016, option-A shortcuts); WideRes
 
 def model_family(arch: str) -> str:
     """The paper's name of a backbone's family (Table V's rows): resnet<depth>, wideresnet, densenet."""
-    return {"wrn": "wideresnet", "densenet": "densenet"}.get(re.match(r"[a-z]+", arch)[0].rstrip("0123456789"), arch)
+    return {"wrn": "wideresnet", "densenet": "densenet"}.get(re.match(r"[a-z]+", arch)[0], arch)
 
 
 def table5_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict, k: int) -> pd.DataFrame:
     """EOS paper Table V: records {dataset, cut, arch, method: baseline | eos, predictions}; columns model
     (:func:`model_family`), loss (ce) and k (EOS rows) are added for the scorecard."""
-    summary = summarise(per_cut(records))
-    summary["dataset"] = [titles.get(d, d) for d in summary["dataset"]]
+    summary = _summary(records, titles)
     summary.insert(1, "model", [model_family(a) for a in summary["arch"]])
     summary.insert(2, "loss", "ce")
     summary.insert(4, "k", [str(k) if m == "eos" else "" for m in summary["method"]])
@@ -158,8 +163,7 @@ def table5_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict
 
 def pixel_eos_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict) -> pd.DataFrame:
     """§V-E3: records {dataset, cut, space: pixel | embedding, predictions}."""
-    summary = summarise(per_cut(records))
-    summary["dataset"] = [titles.get(d, d) for d in summary["dataset"]]
+    summary = _summary(records, titles)
     summary.insert(1, "loss", "ce")
     summary.insert(2, "method", ["pre_eos" if sp == "pixel" else "eos" for sp in summary["space"]])
     labels = {"pixel": "EOS in pixel space (pre-processing)", "embedding": "EOS in embedding space (three-phase)"}
@@ -199,8 +203,7 @@ def variants_stage(records: list[dict], out_csv: str, out_md: str, *, titles: di
 
 def table3_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict, k: int) -> pd.DataFrame:
     """EOS paper Table III: records {dataset, loss, cut, method: gamo | bagan | cgan | eos, predictions}."""
-    summary = summarise(per_cut(records))
-    summary["dataset"] = [titles.get(d, d) for d in summary["dataset"]]
+    summary = _summary(records, titles)
     summary.insert(4, "k", [str(k) if m == "eos" else "" for m in summary["method"]])
     shown = summary.assign(loss=[loss_display(v) for v in summary["loss"]])
     labels = {"gamo": "GAMO", "bagan": "BAGAN", "cgan": "CGAN", "eos": "EOS"}
