@@ -28,15 +28,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from .metrics import compute
+from .metrics import prediction_metrics
 from .reports import TABLE2_METRICS, _markdown, loss_display
-
-
-def prediction_metrics(path: str) -> dict[str, float]:
-    """The metrics of one predictions file (``label``, ``pred``; classes from its metadata)."""
-    df = pd.read_parquet(path, columns=["label", "pred"])
-    num_classes = len(df.attrs["class_names"])
-    return compute(df["label"].to_numpy(), df["pred"].to_numpy(), num_classes)
 
 
 def label_conflict_share(oversampled_parquet: str) -> float:

@@ -286,7 +286,8 @@ def gan_samples(images_npz: str, indices_csv: str, generators: dict[str, str], o
     and class: the mean and the spread (sd over images, averaged over pixels) of the generated pixels
     against the real ones, and the mean L2 distance (0..255 pixel units) of a generated image to its
     nearest real training image of the class (0: a copy; GAMO's convex combinations sit close)."""
-    from .gans import cut_images, generate, load_generator
+    from .gans import generate, load_generator
+    from .oversampling import cut_images
 
     data, x, y = cut_images(images_npz, indices_csv)
     C = data.num_classes

@@ -790,17 +790,6 @@ def parameter_count(state: dict) -> int:
 
 # --------------------------------------------------------------------------------------------- pipeline stages
 
-def cut_images(images_npz: str, indices_csv: str):
-    """(ImageArrays, train images, labels) of one cut: what a GAN of that cut is trained on."""
-    import pandas as pd
-
-    from .datasets import ImageArrays
-
-    data = ImageArrays.load(images_npz)
-    idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
-    return data, data.train_x[idx], data.train_y[idx]
-
-
 def train_stage(images_npz: str, indices_csv: str, out_generator: str, out_log: str, *, gan: str, options: dict,
                 seed: int, dataset: str, device: str = "auto", log=print) -> dict:
     """The ``train_gan`` rule: train GAN ``gan`` on one cut's training images; write the generator state
@@ -809,6 +798,7 @@ def train_stage(images_npz: str, indices_csv: str, out_generator: str, out_log: 
     last columns of every row)."""
     import pandas as pd
 
+    from .oversampling import cut_images
     from .training import pick_device
 
     data, x, y = cut_images(images_npz, indices_csv)
@@ -830,7 +820,7 @@ def sample_stage(images_npz: str, indices_csv: str, generator: str, out_npz: str
     up to the largest, :func:`balance_counts`), in the format of the pixel-space oversamplers
     (:func:`pipeline_lib.oversampling.resample_images_file`): ``x`` (originals first, then the generated
     images by class), ``y``, ``is_synthetic``, ``sampler_meta`` (JSON)."""
-    import json
+    from .oversampling import cut_images, write_balanced_images
 
     data, x, y = cut_images(images_npz, indices_csv)
     state = load_generator(generator)
@@ -847,5 +837,4 @@ def sample_stage(images_npz: str, indices_csv: str, generator: str, out_npz: str
               "class_counts_after": np.bincount(y_out, minlength=data.num_classes).tolist()}
     record["balanced"] = len(set(record["class_counts_after"])) == 1
     log(f"{state['gan']}: {len(x)} images -> {len(x_out)}; class counts {record['class_counts_after']}")
-    with open(out_npz, "wb") as fh:
-        np.savez(fh, x=x_out, y=y_out, is_synthetic=syn, sampler_meta=np.array(json.dumps(record, sort_keys=True)))
+    write_balanced_images(out_npz, x_out, y_out, syn, record)

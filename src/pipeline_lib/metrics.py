@@ -65,16 +65,20 @@ def tidy(values: dict[str, float], **keys) -> pd.DataFrame:
     return df
 
 
+def prediction_metrics(path: str) -> dict[str, float]:
+    """:func:`compute` of a file with ``label`` and ``pred`` columns (the test embeddings for a phase-1
+    network, a head's or a backbone's test predictions); the classes from its metadata."""
+    df = pd.read_parquet(path, columns=["label", "pred"])
+    num_classes = len(df.attrs["class_names"])  # file metadata, restored by pandas
+    return compute(df["label"].to_numpy(), df["pred"].to_numpy(), num_classes)
+
+
 def evaluate_run(prediction_files: list[str], methods: list[str], out_csv: str, **keys) -> pd.DataFrame:
     """The ``evaluate_run`` rule: metrics of files with ``label`` and ``pred`` columns (the test
     embeddings for the baseline, head predictions otherwise), one per method, as one tidy CSV with
     columns ``<keys>..., method, metric, value``."""
-    frames = []
-    for path, method in zip(prediction_files, methods, strict=True):
-        df = pd.read_parquet(path, columns=["label", "pred"])
-        num_classes = len(df.attrs["class_names"])  # file metadata, restored by pandas
-        frames.append(tidy(compute(df["label"].to_numpy(), df["pred"].to_numpy(), num_classes),
-                           **keys, method=method))
+    frames = [tidy(prediction_metrics(path), **keys, method=method)
+              for path, method in zip(prediction_files, methods, strict=True)]
     out = pd.concat(frames, ignore_index=True)
     out.to_csv(out_csv, index=False)
     return out

@@ -232,13 +232,7 @@ def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: 
     (imbalanced-learn's RandomOverSampler) resamples the row positions and copies the images.
     Writes ``x`` (uint8, N x H x W x C), ``y``, ``is_synthetic`` (synthetic rows after the originals) and
     ``sampler_meta`` (the JSON record of the module docstring, as a 0-d string array)."""
-    import pandas as pd
-
-    from .datasets import ImageArrays
-
-    data = ImageArrays.load(images_npz)
-    idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
-    x, y = data.train_x[idx], data.train_y[idx]
+    data, x, y = cut_images(images_npz, indices_csv)
     requested = dict(options or {})
     if name == "ros":  # copies only: resample the row positions, then gather the images (no float copy)
         pos, y_res, syn, sampler, options = _resample(np.arange(len(x))[:, None], y, name, random_state, requested)
@@ -249,5 +243,22 @@ def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: 
         images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape((len(X_res),) + x.shape[1:])
     record = sampler_record(name, sampler, requested, options, random_state, y, y_res, data.class_names)
     log(f"pixel {name}: {len(x)} images -> {len(images)}; class counts {record['class_counts_after']}")
+    write_balanced_images(out_npz, images, y_res, syn, record)
+
+
+def cut_images(images_npz: str, indices_csv: str):
+    """(ImageArrays, training images, labels) of one cut: the data set's arrays and the cut's train pool rows."""
+    import pandas as pd
+
+    from .datasets import ImageArrays
+
+    data = ImageArrays.load(images_npz)
+    idx = pd.read_csv(indices_csv)["sample_id"].to_numpy()
+    return data, data.train_x[idx], data.train_y[idx]
+
+
+def write_balanced_images(out_npz: str, x: np.ndarray, y: np.ndarray, is_synthetic: np.ndarray, record: dict) -> None:
+    """A balanced training set of images, as every pixel-space balancer writes it (oversample_pixels,
+    sample_gan): ``x``, ``y``, ``is_synthetic`` and ``sampler_meta`` (the JSON ``record``, a 0-d string array)."""
     with open(out_npz, "wb") as fh:
-        np.savez(fh, x=images, y=y_res, is_synthetic=syn, sampler_meta=np.array(json.dumps(record, sort_keys=True)))
+        np.savez(fh, x=x, y=y, is_synthetic=is_synthetic, sampler_meta=np.array(json.dumps(record, sort_keys=True)))
