@@ -57,9 +57,9 @@ EOS_OPTIONS = dict(config["oversampling"]["eos"])
 SAMPLER_RUN = {s: run_name(s, config["oversampling"].get(s, {})) for s in RUN_SAMPLERS}
 # Table IV (K sweep, ce) and the EOS variant study: more EOS runs; K = the configured K is the Table II run
 TABLE4_RUNS = {k: run_name("eos", {**EOS_OPTIONS, "k_neighbors": k}) for k in config["eos_paper"]["table4"]["k_values"]}
-EOS_VARIANT_RUNS = eos_study_runs(EOS_OPTIONS)
+VARIANT_RUNS = {"smote": "smote", **eos_study_runs(EOS_OPTIONS)}  # the variant study's methods -> runs
 SAMPLER_RUNS = list(dict.fromkeys(list(SAMPLER_RUN.values()) + list(TABLE4_RUNS.values())
-                                  + list(EOS_VARIANT_RUNS.values()) + ["smote"]))
+                                  + list(VARIANT_RUNS.values())))
 
 
 def method_folder(method):
@@ -595,10 +595,9 @@ def pixel_eos_records():
 
 
 def variant_records():
-    runs = {"smote": "smote", **EOS_VARIANT_RUNS}
     return [{"dataset": d, "loss": l, "cut": int(c), "method": m, "predictions": head_predictions(d, c, l, run),
              "oversampled": f"data/oversampled/{d}/cut{c}/{l}/{run}.parquet"}
-            for d in DATASETS for l in LOSSES for m, run in runs.items() for c in CUTS]
+            for d in DATASETS for l in LOSSES for m, run in VARIANT_RUNS.items() for c in CUTS]
 
 
 def records_input(records):
