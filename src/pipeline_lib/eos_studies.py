@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import prediction_metrics
-from .reports import TABLE2_METRICS, _markdown, loss_display
+from .reports import TABLE2_METRICS, _markdown, loss_display, mean_sd
 
 
 def label_conflict_share(oversampled_parquet: str) -> float:
@@ -78,12 +78,6 @@ def _summary(records: list[dict], titles: dict) -> pd.DataFrame:
     return summary
 
 
-def _cell(mean: float, sd: float) -> str:
-    if np.isnan(mean):
-        return "—"
-    return f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}"
-
-
 def wide_markdown(summary: pd.DataFrame, rows: list[str], cols: str | None, metrics: dict, title: str,
                   labels: dict | None = None, notes: str = "") -> str:
     """A markdown table: one line per distinct ``rows`` tuple, one column per (``cols`` value, metric)
@@ -101,7 +95,7 @@ def wide_markdown(summary: pd.DataFrame, rows: list[str], cols: str | None, metr
         for c in col_values:
             for m in metrics:
                 mean, sd = stats.get(key + ((c,) if cols else ()) + (m,), (np.nan, np.nan))
-                cells.append(_cell(mean, sd))
+                cells.append(mean_sd(mean, sd))
         lines.append(cells)
     return _markdown(title, heads, lines) + (f"\n{notes}\n" if notes else "")
 

@@ -57,14 +57,16 @@ def _markdown(title: str, heads: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
+def mean_sd(mean: float, sd: float) -> str:
+    """A table cell: 'mean ± sd' to 4 decimals, the mean alone when sd is NaN (one cut), '—' without a mean."""
+    if np.isnan(mean):
+        return "—"
+    return f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}"
+
+
 def _mean_sd_cells(r, prefixes: list[str], columns: dict = TABLE2_METRICS) -> list[str]:
-    """'mean ± sd' (4 decimals; the mean alone when sd is NaN) for each ``<prefix>_<METRIC>``."""
-    cells = []
-    for prefix in prefixes:
-        for s in columns.values():
-            mean, sd = r[f"{prefix}_{s}_mean"], r[f"{prefix}_{s}_sd"]
-            cells.append(f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}")
-    return cells
+    """:func:`mean_sd` of each ``<prefix>_<METRIC>``."""
+    return [mean_sd(r[f"{prefix}_{s}_mean"], r[f"{prefix}_{s}_sd"]) for prefix in prefixes for s in columns.values()]
 
 
 def to_markdown(table: pd.DataFrame, methods: list[str], title: str = "") -> str:
