@@ -61,7 +61,7 @@ from pipeline_lib.training import TrainConfig, pick_device, step_throughput, to_
 SEED = 0
 DATASET, ARCH, LOSS = "cifar10", "resnet32", "ce"
 PAPER_TRAINING = {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0002,
-                  "crop_padding": 4, "flip": True, "select_on": "final"}
+                  "crop_padding": 4, "flip": True, "select_on": "final", "precision": "auto"}
 PAPER_HEAD = {"epochs": 10, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0002,
               "warmup_epochs": 5, "select_on": "final"}
 HEAD_LOSS = "ce"  # head_training.loss: cross-entropy, as the paper's §V-C says

@@ -3,7 +3,8 @@
 The loop follows airbench's idea: the (small) image tensor lives on the device, every epoch draws a
 permutation and does crop-with-padding and horizontal-flip augmentation on whole batches of
 tensors, so there is no DataLoader, no worker processes and no host->device copy per batch.  On a
-GPU it uses bf16 autocast and channels-last memory format; on the CPU it runs in float32.
+GPU, and on a CPU with native bf16 when asked to (``precision``: :mod:`pipeline_lib.precision`), it uses
+bf16 autocast and channels-last memory format; by default the CPU runs in float32.
 
 No host synchronisation inside an epoch: every random draw of an epoch (permutation, crop offsets,
 flips, REMIX draws) is made on the CPU up front (:func:`epoch_plan`, in the order the loop consumes
@@ -39,6 +40,7 @@ import torch
 
 from .losses import drw_weight_for_epoch, make_loss, parse_loss_name, uses_normed_head
 from .metrics import macro_f1
+from . import precision
 from .models import build_model
 from .remix import remix_lambda, remix_positions
 
@@ -74,9 +76,12 @@ class TrainConfig(SGDConfig):
     # GPU only: replay the full-size step as a captured CUDA graph (not with REMIX, whose batches vary).
     # The schema's default (false) is repeated here so that callers written before the setting still work.
     cuda_graph: bool = False
+    # auto | fp32 | bf16 (pipeline_lib.precision); the schema's default repeated for the same reason
+    precision: str = "fp32"
 
     def __post_init__(self):
         super().__post_init__()
+        precision.check(self.precision)
         if not isinstance(self.cuda_graph, bool):
             raise ValueError(f"cuda_graph {self.cuda_graph!r} not allowed; allowed: true, false")
 
@@ -211,15 +216,15 @@ def epoch_plan(n: int, cfg: TrainConfig, gen: torch.Generator, y_cpu: torch.Tens
                      torch.cat(mates) if mates else empty, bounds, lams)
 
 
-def train_step(model, opt, loss_fn, xb: torch.Tensor):
-    """One SGD step; on CUDA with channels-last input and bf16 autocast (without autocast's weight-cast
-    cache, which CUDA-graph capture does not allow; each weight is cast once per step either way).
-    ``loss_fn(logits)`` gets float32 logits.  Returns (logits, loss) detached, without a host
-    synchronisation."""
+def train_step(model, opt, loss_fn, xb: torch.Tensor, bf16: bool):
+    """One SGD step; with ``bf16`` under bf16 autocast (on CUDA without autocast's weight-cast cache,
+    which CUDA-graph capture does not allow; each weight is cast once per step either way), the input in
+    channels-last format on CUDA and with bf16.  ``loss_fn(logits)`` gets float32 logits.  Returns
+    (logits, loss) detached, without a host synchronisation."""
     cuda = xb.device.type == "cuda"
-    if cuda:
+    if cuda or bf16:
         xb = xb.contiguous(memory_format=torch.channels_last)
-    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=cuda, cache_enabled=False if cuda else None):
+    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=bf16, cache_enabled=False if cuda else None):
         out = model(xb)
     loss = loss_fn(out.float())
     opt.zero_grad(set_to_none=True)
@@ -229,7 +234,7 @@ def train_step(model, opt, loss_fn, xb: torch.Tensor):
 
 
 def batch_step(model, opt, criterion, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, pad_value: torch.Tensor,
-               sums: tuple, rows, oy, ox, flip, mate=None, lam=None) -> None:
+               sums: tuple, rows, oy, ox, flip, mate=None, lam=None, bf16: bool = False) -> None:
     """One batch of the loop: gather ``x[rows]``, augment, SGD step (REMIX mixup when ``lam`` is given),
     and add loss x batch size and the number correct to the device scalars ``sums`` = (total, correct).
     No host synchronisation; without REMIX capturable as a CUDA graph."""
@@ -239,9 +244,9 @@ def batch_step(model, opt, criterion, x: torch.Tensor, y: torch.Tensor, cfg: Tra
     if lam is not None:  # mixup of inputs and one-hot labels: CE is linear in the target
         xb = lam * xb + (1 - lam) * xb[mate]
         out, batch_loss = train_step(
-            model, opt, lambda o: lam * criterion(o, yb) + (1 - lam) * criterion(o, yb[mate]), xb)
+            model, opt, lambda o: lam * criterion(o, yb) + (1 - lam) * criterion(o, yb[mate]), xb, bf16)
     else:
-        out, batch_loss = train_step(model, opt, lambda o: criterion(o, yb), xb)
+        out, batch_loss = train_step(model, opt, lambda o: criterion(o, yb), xb, bf16)
     total += batch_loss * len(rows)
     correct += (out.argmax(1) == yb).sum()
 
@@ -311,9 +316,10 @@ def _save_atomic(obj, path: str) -> None:
 
 def _setup(images: np.ndarray, labels: np.ndarray, num_classes: int, arch: str, loss: str, cfg: TrainConfig,
            mean, std):
-    """Device, model, loss, optimiser and the device-resident data of a run (shared by
-    :func:`train_backbone` and :func:`step_throughput`)."""
+    """Device, model, loss, optimiser, the device-resident data and whether to train in bf16 (the
+    resolved ``cfg.precision``) of a run (shared by :func:`train_backbone` and :func:`step_throughput`)."""
     device = pick_device(cfg.device)
+    bf16 = precision.resolve(cfg.precision, device) == "bf16"
     cls_counts = np.bincount(labels, minlength=num_classes).tolist()
     torch.manual_seed(cfg.seed)
     model = build_model(arch, num_classes, images.shape[-1], normed_head=uses_normed_head(loss)).to(device)
@@ -323,13 +329,14 @@ def _setup(images: np.ndarray, labels: np.ndarray, num_classes: int, arch: str, 
     opt = make_optimizer(model, cfg, device, lr_tensor=graph)
     if cuda:
         torch.backends.cudnn.benchmark = True
+    if cuda or bf16:
         model = model.to(memory_format=torch.channels_last)
     x = to_tensor(images, mean, std, device)
     y_cpu = torch.as_tensor(labels, dtype=torch.long)
     y = y_cpu.to(device)
     pad_value = ((0.0 - torch.as_tensor(np.asarray(mean, np.float32))) /
                  torch.as_tensor(np.asarray(std, np.float32))).to(device)
-    return device, cls_counts, model, criterion, opt, graph, x, y_cpu, y, pad_value
+    return device, cls_counts, model, criterion, opt, graph, x, y_cpu, y, pad_value, bf16
 
 
 def _static_inputs(cfg: TrainConfig, device) -> dict:
@@ -350,10 +357,13 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
     settings) training resumes after its last completed epoch.
     """
     _, drw = parse_loss_name(loss)
-    device, cls_counts, model, criterion, opt, graph, x, y_cpu, y, pad_value = _setup(
+    device, cls_counts, model, criterion, opt, graph, x, y_cpu, y, pad_value, bf16 = _setup(
         images, labels, num_classes, arch, loss, cfg, mean, std)
     if cfg.cuda_graph and not graph:
         log(f"cuda_graph not used: {'REMIX batches vary in content' if cfg.remix_alpha else 'device ' + device.type}")
+    chosen = precision.describe(cfg.precision, device)
+    log(f"precision {chosen['precision']} (setting {cfg.precision}; device {device.type}; CPU {chosen['cpu']}, "
+        f"flags {' '.join(chosen['cpu_flags']) or 'none of ' + ' '.join(precision.CPU_FLAGS)})")
     xt = to_tensor(test_images, mean, std, device) if cfg.select_on == "test" else None
 
     signature = {"arch": arch, "loss": loss, "n": int(len(labels)), **asdict(cfg)}
@@ -374,7 +384,7 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
     if graph:
         static = _static_inputs(cfg, device)
         step = GraphedStep(lambda: batch_step(model, opt, criterion, x, y, cfg, pad_value, sums, static["rows"],
-                                              static["oy"], static["ox"], static["flip"]))
+                                              static["oy"], static["ox"], static["flip"], bf16=bf16))
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
@@ -398,7 +408,7 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
                         static[name].copy_(value)
                 step(key=weight_version)
             else:  # the CPU, REMIX, or the last, smaller batch of the epoch
-                batch_step(model, opt, criterion, x, y, cfg, pad_value, sums, rows, oy, ox, flip, mate, lam)
+                batch_step(model, opt, criterion, x, y, cfg, pad_value, sums, rows, oy, ox, flip, mate, lam, bf16)
             seen += len(rows)
         total, correct = sums
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(total) / seen,
@@ -450,7 +460,7 @@ def step_throughput(images: np.ndarray, labels: np.ndarray, *, num_classes: int,
     loop_all = [h["seconds"] for h in hist[1:]]
     loop_s = float(np.median(loop_all))
 
-    device, _, model, criterion, opt, graph, x, y_cpu, y, pad_value = _setup(
+    device, _, model, criterion, opt, graph, x, y_cpu, y, pad_value, bf16 = _setup(
         images, labels, num_classes, arch, loss, cfg, mean, std)
     model.train()
     set_lr(opt, cfg.lr)
@@ -461,7 +471,7 @@ def step_throughput(images: np.ndarray, labels: np.ndarray, *, num_classes: int,
         batches.append((apply_augment(x[rows], cfg.crop_padding, cfg.flip, oy, ox, flip, pad_value), y[rows]))
     if graph:
         static_x, static_y = torch.zeros_like(batches[0][0]), torch.zeros_like(batches[0][1])
-        step = GraphedStep(lambda: train_step(model, opt, lambda o: criterion(o, static_y), static_x))
+        step = GraphedStep(lambda: train_step(model, opt, lambda o: criterion(o, static_y), static_x, bf16))
     times = []
     for rep in range(1 + repeats):
         _sync(device)
@@ -472,7 +482,7 @@ def step_throughput(images: np.ndarray, labels: np.ndarray, *, num_classes: int,
                 static_y.copy_(yb)
                 step()
             else:
-                train_step(model, opt, lambda o: criterion(o, yb), xb)
+                train_step(model, opt, lambda o: criterion(o, yb), xb, bf16)
         _sync(device)
         times.append(time.perf_counter() - t0)
     bare_s = float(np.median(times[1:]))
@@ -520,14 +530,15 @@ def run_stage(images_npz: str, indices_csv: str, out_model: str, out_history: st
     model, history = train_backbone(
         x_train, y_train, num_classes=data.num_classes, arch=arch, loss=loss, cfg=cfg,
         mean=mean, std=std, test_images=test_x, test_labels=test_y, checkpoint=checkpoint, log=log)
+    device = next(model.parameters()).device
+    chosen = precision.describe(cfg.precision, device)  # recorded in the backbone's metadata
     if out_predictions:  # on the training device, before moving the model off it
-        device = next(model.parameters()).device
         pred = predict(model, to_tensor(test_x, mean, std, device)).cpu().numpy()
     model = model.cpu()
     save_backbone(out_model, model, arch=arch, num_classes=data.num_classes,
                   in_channels=int(data.train_x.shape[-1]), normed_head=uses_normed_head(loss), loss=loss,
                   mean=[float(v) for v in mean], std=[float(v) for v in std], class_names=data.class_names,
-                  select_on=cfg.select_on, epochs=cfg.epochs)
+                  select_on=cfg.select_on, epochs=cfg.epochs, **chosen)
     pd.DataFrame(history).to_csv(out_history, index=False)
     if out_predictions:
         out = pd.DataFrame({"sample_id": test_ids.astype(np.int64), "label": test_y, "pred": pred.astype(np.int64)})
