@@ -11,6 +11,7 @@ from pipeline_lib.namedfiles import flatten
 from pipeline_lib.reports import DECOUPLING as DECOUPLING_METHODS
 from pipeline_lib.sampler_runs import eos_study_runs, parse_run, run_name
 from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
+from pipeline_lib.config import check_table4_k
 
 try:
     from pipeline_lib.config import check_plan, gpus_requested_per_rule
@@ -577,6 +578,15 @@ def head_predictions(dataset, cut, loss, run):
 def table4_records():
     return [{"dataset": d, "cut": int(c), "k": k, "predictions": head_predictions(d, c, "ce", run)}
             for d in DATASETS for k, run in TABLE4_RUNS.items() for c in CUTS]
+
+
+def table4_input(wildcards):
+    """Table IV's runs; its K values checked against the data first (only when a target needs Table IV)."""
+    try:
+        check_table4_k(config, DATASETS)
+    except ConfigError as err:
+        sys.exit(f"config error: {err}")
+    return records_input(table4_records())
 
 
 def table5_records():
