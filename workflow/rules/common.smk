@@ -1,5 +1,6 @@
 # Helpers shared by all rules: config validation, wildcard constraints, per-rule params.
 import glob
+import json
 import os
 import re
 import sys
@@ -25,6 +26,9 @@ try:
                    gpu_check=not gpus_requested_per_rule(workflow.resource_settings.overwrite_resources))
 except ConfigError as err:
     sys.exit(f"config error: {err}")
+# the call that the rebuild command of a damaged file repeats (pipeline_lib.integrity; jobs inherit it)
+os.environ["PIPELINE_REBUILD"] = json.dumps({"snakefile": os.path.abspath(workflow.main_snakefile), "configfiles": [
+    os.path.abspath(str(c)) for c in workflow.overwrite_configfiles or []]})
 
 ALL_DATASETS = list(config["datasets"])
 DATASETS = list(config["eos_paper"].get("datasets") or ALL_DATASETS)  # the EOS paper's tables and figures
