@@ -86,6 +86,8 @@ def test_a_yaml_syntax_error_names_file_and_line(tmp_path):
         check_duplicate_keys(str(tab))
     (tmp_path / "ok.json").write_text('{"seed": 0}')
     check_duplicate_keys(str(tmp_path / "ok.json"))
+    (tmp_path / "tag.yaml").write_text("cuts: !!python/tuple [0, 10]\n")  # Snakemake's FullLoader builds it
+    check_duplicate_keys(str(tmp_path / "tag.yaml"))
     # the command the docs give for a --configfile that Snakemake refuses
     proc = subprocess.run([sys.executable, "-m", "pipeline_lib.config", str(bad), str(REPO / "config.yaml")],
                           capture_output=True, text=True)

@@ -420,6 +420,8 @@ def check_duplicate_keys(path: str) -> None:
     except _DuplicateKey as dup:
         raise ConfigError(f"{path}, line {dup.line}: key {dup.key!r} is given twice in one mapping (first at "
                           f"line {dup.first}; only the last would count); allowed: each key once") from None
+    except yaml.constructor.ConstructorError:
+        return  # a tag SafeLoader does not build (Snakemake's loader may): syntax fine, not this check's business
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -428,7 +430,7 @@ def check_duplicate_keys(path: str) -> None:
                         f"{err.problem or ''}".strip(", ").split())
         raise ConfigError(f"{path}{where}: not valid YAML ({what}); tabs cannot indent YAML, brackets and "
                           "quotes must close") from None
-    except yaml.YAMLError as err:
+    except yaml.YAMLError as err:  # a reader error: bytes that are not text
         raise ConfigError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
 
 
