@@ -56,6 +56,13 @@ def _call() -> dict:
         return {}
 
 
+def set_rebuild_call(snakefile: str, configfiles=None) -> None:
+    """Called by the workflow when it plans: the Snakefile and the --configfile files of this run, which the
+    jobs (they inherit the environment) write into their records for the rebuild command."""
+    os.environ[ENV] = json.dumps({"snakefile": os.path.abspath(str(snakefile)),
+                                  "configfiles": [os.path.abspath(str(c)) for c in configfiles or []]})
+
+
 def record_outputs(paths, rule: str) -> None:
     """Write the record of each output file (size, sha256, ``rule``, the Snakemake call's files)."""
     call = _call()

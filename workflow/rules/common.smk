@@ -1,6 +1,5 @@
 # Helpers shared by all rules: config validation, wildcard constraints, per-rule params.
 import glob
-import json
 import os
 import re
 import sys
@@ -13,6 +12,7 @@ from pipeline_lib.reports import DECOUPLING as DECOUPLING_METHODS
 from pipeline_lib.sampler_runs import eos_study_runs, parse_run, run_name
 from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
 from pipeline_lib.config import check_table4_k
+from pipeline_lib.integrity import set_rebuild_call
 
 try:
     from pipeline_lib.config import check_plan, gpus_requested_per_rule
@@ -27,8 +27,7 @@ try:
 except ConfigError as err:
     sys.exit(f"config error: {err}")
 # the call that the rebuild command of a damaged file repeats (pipeline_lib.integrity; jobs inherit it)
-os.environ["PIPELINE_REBUILD"] = json.dumps({"snakefile": os.path.abspath(workflow.main_snakefile), "configfiles": [
-    os.path.abspath(str(c)) for c in workflow.overwrite_configfiles or []]})
+set_rebuild_call(workflow.main_snakefile, workflow.overwrite_configfiles)
 
 ALL_DATASETS = list(config["datasets"])
 DATASETS = list(config["eos_paper"].get("datasets") or ALL_DATASETS)  # the EOS paper's tables and figures
