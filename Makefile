@@ -1,12 +1,13 @@
 # Two commands set everything up on a fresh machine:
 #   make run    install into .venv, then build reports/table2.csv (+ its class counts) on the default (embedded) config
 #   make test   install into .venv (with test extras), then run the test suite
+#   make verify list damaged files under data/ and reports/ with the command that rebuilds each
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= python3
 
-.PHONY: run test install clean-results
+.PHONY: run test install clean-results verify
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,11 @@ install: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES)
+
+# every file under data/ and reports/ against the size / sha256 its job recorded (and its format): lists the
+# damaged ones with the command that rebuilds each (pipeline_lib.integrity)
+verify: $(VENV)/.installed
+	$(PY) -m pipeline_lib.integrity data reports
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -v -rs

@@ -6,6 +6,8 @@
 # read the embeddings and heads.  `snakemake eos_paper` builds every artifact of the EOS paper, and
 # `snakemake --report reports/eos_report.html eos_paper` the self-contained HTML report.  The image study of
 # "How Data Augmentation Works" (reports/da/table2, 5, 8, 11, fig10) is `snakemake da_images`.
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -14,6 +16,12 @@ min_version("9.20")
 # config.yaml is the default; a --configfile given on the command line replaces it (instead of
 # being merged into it), so `--configfile configs/paper.yaml` does not also run the digits demo.
 if not workflow.overwrite_configfiles:
+    from pipeline_lib.config import ConfigError, check_duplicate_keys
+
+    try:  # a YAML syntax error with its file and line (Snakemake's own message names neither)
+        check_duplicate_keys("config.yaml")
+    except ConfigError as err:
+        sys.exit(f"config error: {err}")
 
     configfile: "config.yaml"
 

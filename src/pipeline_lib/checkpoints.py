@@ -15,12 +15,12 @@ cosine head included (LDAM-DRW's ``NormedLinear`` stores its weight as (in, out)
     check_plan_checkpoints every file of ``datasets.<name>.checkpoints`` before any job runs
 
 Every error is a :class:`CheckpointError` with a one-line message naming the file and the first
-mismatching key or shape.  Files are read with ``torch.load(weights_only=True)``; numpy scalars that old
-checkpoints pickle (e.g. ``best_acc1``) are allowed, any other pickled object is refused (it would run code).
+mismatching key or shape.  Files are read with ``torch.load(weights_only=True)`` and an explicit list of extra globals
+(:func:`allowed_globals`: numpy's scalar reconstructor, ``np.dtype`` and the numeric dtype classes, which old
+checkpoints' ``best_acc1`` needs); any other pickled object is refused (it could run code).
 """
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import re
@@ -68,39 +68,48 @@ def _label(path, where: str | None) -> str:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _numpy_globals(names: list[str]) -> list:
-    """The numpy objects ``names`` (a weights-only load's refusals), plus numpy's dtype classes, which a
-    pickled ``np.dtype`` builds without naming them."""
+# The only globals a checkpoint may name: numpy's scalar reconstructor (old LDAM-DRW checkpoints pickle
+# ``best_acc1`` as a numpy scalar; numpy < 2 writes it as numpy.core.*, numpy >= 2 as numpy._core.*), np.dtype
+# and the numeric dtype classes (a pickled dtype is built as one of these).  Listed one by one, never by
+# module prefix: any other numpy callable (numpy.testing's runstring, for one) would run code while loading.
+_NUMERIC_DTYPES = ("BoolDType", "Int8DType", "Int16DType", "Int32DType", "Int64DType", "UInt8DType",
+                   "UInt16DType", "UInt32DType", "UInt64DType", "Float16DType", "Float32DType", "Float64DType",
+                   "LongDoubleDType", "Complex64DType", "Complex128DType", "CLongDoubleDType",
+                   "ByteDType", "UByteDType", "ShortDType", "UShortDType", "IntDType", "UIntDType", "LongDType",
+                   "ULongDType", "LongLongDType", "ULongLongDType")
+_SCALAR_NAMES = ("numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar")
+
+
+def allowed_globals() -> list:
+    """The objects (and the names a pickle may give them) that a checkpoint may name: see above."""
     import numpy as np
 
-    objs = []
-    for name in names:
-        module, _, attr = name.rpartition(".")
-        objs.append(getattr(importlib.import_module(module), attr))
-    if "numpy.dtype" in names:
-        objs += [c for c in vars(np.dtypes).values() if isinstance(c, type) and issubclass(c, np.dtype)]
-    return objs
+    try:
+        from numpy._core.multiarray import scalar
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import scalar
+    dtypes = getattr(np, "dtypes", None)
+    classes = {getattr(dtypes, n) for n in _NUMERIC_DTYPES if dtypes is not None and hasattr(dtypes, n)}
+    return [(scalar, name) for name in _SCALAR_NAMES] + [np.dtype] + sorted(classes, key=lambda c: c.__name__)
+
+
+_REFUSED_GLOBAL = re.compile(r"GLOBAL (\S+?)(?: was not an allowed global| whose module)")
 
 
 def _load(path, label: str):
+    import warnings
+
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line naming the file
-        first = exc
-    try:
-        unsafe = list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
-    except Exception:  # noqa: BLE001 - not a zip checkpoint at all: report the original failure
-        unsafe = []
-    if not unsafe:
-        raise CheckpointError(f"{label}: not a readable PyTorch file ({_reason(first)})")
-    foreign = [n for n in unsafe if n.split(".")[0] != "numpy"]
-    if foreign:
-        raise CheckpointError(f"{label}: pickles Python objects (e.g. {foreign[0]!r}), which a weights-only load "
-                              "refuses; expected a state dict (save model.state_dict(), not the model)")
-    try:
-        with torch.serialization.safe_globals(_numpy_globals(unsafe)):
+        with warnings.catch_warnings(), torch.serialization.safe_globals(allowed_globals()):
+            warnings.simplefilter("ignore")  # torch's notes on legacy (non-zip) files: the message says it
             return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line naming the file
+        refused = _REFUSED_GLOBAL.search(str(exc))
+        if refused or "Can only build" in str(exc) or "reduce for unrecognized" in str(exc):
+            what = f" (e.g. {refused.group(1)!r})" if refused else ""
+            raise CheckpointError(f"{label}: pickles Python objects{what}, which this loader refuses (they could "
+                                  "run code); expected a state dict of tensors (save model.state_dict(), not the "
+                                  "model); allowed besides tensors: numpy scalars") from None
         raise CheckpointError(f"{label}: not a readable PyTorch file ({_reason(exc)})") from None
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 PACKAGE = "pipeline_lib"
 # modules that cannot change what a rule writes (log set-up, this hashing): left out of every hash, so that
 # editing them does not rerun the whole workflow
-NOT_HASHED = frozenset({"runlog", "codehash"})
+NOT_HASHED = frozenset({"runlog", "codehash", "orphans"})
 
 
 @lru_cache(maxsize=None)

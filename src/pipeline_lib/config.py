@@ -5,6 +5,7 @@ and what is allowed."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 
 import jsonschema
@@ -36,6 +37,10 @@ def _describe(err: jsonschema.ValidationError) -> str:
         return f"{where}: {err.message}"
     if err.validator in ("minimum", "exclusiveMinimum", "maximum"):
         return f"{where} = {err.instance!r}: {err.message}"
+    if (err.validator == "type" and err.validator_value == "string" and "classes" in map(str, err.absolute_path)
+            and isinstance(err.instance, (int, float)) and not isinstance(err.instance, bool)):
+        return (f"{where} = {err.instance!r} is a number; class names are strings: quote them, e.g. "
+                f"classes: ['{err.instance}', ...]; allowed: the source's class names")
     if err.validator == "pattern" and str(err.absolute_path[-1] if err.absolute_path else "").isdigit():
         return f"{where} = {err.instance!r} is not allowed; allowed: ce, focal, asl, ldam (optionally with -drw)"
     return f"{where}: {err.message}"
@@ -264,19 +269,54 @@ def check_checkpoints(name: str, ds: dict, info) -> None:
         raise ConfigError(str(err)) from None
 
 
+def check_checkpoint_cuts(config: dict, name: str) -> None:
+    """Every cut of ``datasets.<name>.checkpoints.<model>`` is one of ``cuts`` (a file under another cut is
+    never read: the model would be trained instead of imported)."""
+    cuts = [str(c) for c in config["cuts"]]
+    for model, by_cut in (config["datasets"][name].get("checkpoints") or {}).items():
+        for cut in by_cut or {}:
+            if str(cut) not in cuts:
+                raise ConfigError(f"datasets.{name}.checkpoints.{model}: cut {cut!r} is not in cuts "
+                                  f"[{', '.join(cuts)}], so its file would be ignored and the model trained; "
+                                  f"allowed: {', '.join(cuts)}")
+
+
+def check_table4_k(config: dict, datasets) -> None:
+    """Table IV's K (``eos_paper.table4.k_values``) below the number of training samples of a cut of each of
+    ``datasets`` (EOS looks among a sample's K nearest neighbours), where the counts are known without
+    downloading.  Called when a target needs Table IV (rule table4's params), not by :func:`check_plan`:
+    the default K values are larger than a small data set that never runs Table IV."""
+    ks = config.get("eos_paper", {}).get("table4", {}).get("k_values", [])
+    for name in datasets:
+        ds = config["datasets"][name]
+        if ds.get("file_lists"):
+            continue
+        counts = check_dataset_sizes(name, ds, source_info(name, ds))
+        if counts is None:
+            continue
+        n = int(sum(counts))
+        for i, k in enumerate(ks):
+            if int(k) >= n:
+                raise ConfigError(f"eos_paper.table4.k_values[{i}] = {k!r} needs more than the {n} training samples "
+                                  f"of each cut of datasets.{name} (EOS looks among a sample's K nearest "
+                                  f"neighbours); allowed: at most {n - 1}")
+
+
 def check_plan(config: dict, configfiles=(), *, gpu_check: bool = True) -> None:
     """Checks of a validated config that need the config files, the data's sizes or the machine:
     duplicate keys in ``configfiles``; warmup_epochs < epochs; the names in ``classes``; test_per_class,
     imbalance.n_max, imbalance.ratio and test_draw against the per-class train and test counts (where known
     without downloading); the file lists of every cut; the t-SNE classes against the class names; device
-    'cuda' only where a GPU is visible (``gpu_check``).  The balanced draw is checked by
-    :func:`check_balanced` when a target needs it."""
+    'cuda' only where a GPU is visible (``gpu_check``).  The balanced draw and Table IV's K are checked by
+    :func:`check_balanced` and :func:`check_table4_k` when a target needs them."""
     for path in configfiles:
         check_duplicate_keys(path)
     check_architectures(config)
     for where, block in (("head_training", config.get("head_training", {})),
                          ("tabular.head_training", config.get("tabular", {}).get("head_training", {}))):
         check_warmup(where, block)
+    for name in config["datasets"]:
+        check_checkpoint_cuts(config, name)
     infos = {name: source_info(name, ds) for name, ds in config["datasets"].items()}
     for name, ds in config["datasets"].items():
         check_file_lists(config, name)
@@ -363,15 +403,50 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def check_duplicate_keys(path: str) -> None:
-    """A key written twice in one mapping of a YAML config file (YAML keeps the last silently)."""
+    """A key written twice in one mapping of a YAML config file (YAML keeps the last silently), and a YAML
+    syntax error, with the file and line (Snakemake's own message names neither)."""
     try:
         with open(path) as fh:
-            yaml.load(fh, Loader=_UniqueKeyLoader)
+            text = fh.read()
+    except (OSError, ValueError):
+        return  # unreadable here (Snakemake will say why): not this check's business
+    try:
+        json.loads(text)
+        return  # JSON, which Snakemake reads first
+    except ValueError:
+        pass
+    try:
+        yaml.load(text, Loader=_UniqueKeyLoader)
     except _DuplicateKey as dup:
         raise ConfigError(f"{path}, line {dup.line}: key {dup.key!r} is given twice in one mapping (first at "
                           f"line {dup.first}; only the last would count); allowed: each key once") from None
-    except (OSError, yaml.YAMLError, ValueError):
-        return  # unreadable here (Snakemake read it already, or will say why): not this check's business
+    except yaml.constructor.ConstructorError:
+        return  # a tag SafeLoader does not build (Snakemake's loader may): syntax fine, not this check's business
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        opened = err.context_mark if err.context and err.context_mark and err.context_mark is not mark else None
+        what = " ".join(f"{err.context or ''}{f' at line {opened.line + 1}' if opened else ''}, "
+                        f"{err.problem or ''}".strip(", ").split())
+        raise ConfigError(f"{path}{where}: not valid YAML ({what}); tabs cannot indent YAML, brackets and "
+                          "quotes must close") from None
+    except yaml.YAMLError as err:  # a reader error: bytes that are not text
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+
+
+def main(argv=None) -> int:
+    """``python -m pipeline_lib.config FILE...``: the YAML syntax / duplicate-key check of config files,
+    for a ``--configfile`` that Snakemake refuses with 'Config file is not valid JSON or YAML'."""
+    import sys
+
+    bad = 0
+    for path in (sys.argv[1:] if argv is None else argv):
+        try:
+            check_duplicate_keys(path)
+        except ConfigError as err:
+            print(f"config error: {err}", file=sys.stderr)
+            bad = 1
+    return bad
 
 
 def check_warmup(where: str, block: dict) -> None:
@@ -582,3 +657,7 @@ def check_devices(config: dict) -> None:
     if not torch.cuda.is_available():
         raise ConfigError(f"{where} = 'cuda' but no GPU is visible here (torch.cuda.is_available() is False); "
                           "allowed: auto (GPU if visible, else CPU), cpu")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

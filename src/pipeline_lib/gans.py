@@ -113,6 +113,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .orphans import stop_if_orphaned
+
 GANS = ("gamo", "bagan", "cgan")
 CGAN_MODES = ("per_class", "conditional")
 
@@ -383,6 +385,7 @@ def _diverged(ctx: dict, epoch: int, what: str, value: float):
 
 def _log_epoch(ctx: dict, epochs: int, row: dict, prefix: str = "") -> None:
     epoch = row["epoch"]
+    stop_if_orphaned(epoch, epochs, None, ctx["log"])  # every GAN loop's epoch ends here
     if epoch == epochs or epoch % max(1, epochs // 5) == 0:
         losses = " ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float))
         ctx["log"](f"[{ctx['gan']}] {ctx['dataset']} {prefix}epoch {epoch}/{epochs} {losses}")

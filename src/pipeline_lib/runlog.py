@@ -56,8 +56,14 @@ def job_tag(snakemake) -> str:
 
 
 def start(snakemake) -> logging.Logger:
-    """What every workflow script does first: its log, its thread count, its console tag."""
-    return setup(snakemake.log[0] if snakemake.log else None, snakemake.threads, job=job_tag(snakemake))
+    """What every workflow script does first: its log, its thread count, its console tag; and, through
+    :func:`pipeline_lib.integrity.watch_job`, its outputs' records at the end (size, sha256) or, if it fails,
+    a line naming each damaged input and the command that rebuilds it."""
+    from .integrity import watch_job
+
+    logger = setup(snakemake.log[0] if snakemake.log else None, snakemake.threads, job=job_tag(snakemake))
+    watch_job(snakemake, console)
+    return logger
 
 
 def epoch_progress(total_epochs: int, log=None, lines: int = 20):

@@ -42,6 +42,7 @@ from .losses import drw_weight_for_epoch, make_loss, parse_loss_name, uses_norme
 from .metrics import macro_f1
 from . import precision
 from .models import build_model
+from .orphans import stop_if_orphaned
 from .remix import remix_lambda, remix_positions
 
 SELECT_ON = ("final", "test")
@@ -427,6 +428,7 @@ def train_backbone(images: np.ndarray, labels: np.ndarray, *, num_classes: int, 
         if checkpoint:
             _save_atomic({"signature": signature, "epoch": epoch, "model": model.state_dict(),
                           "optimizer": opt.state_dict(), "history": history, "best": best}, checkpoint)
+        stop_if_orphaned(epoch + 1, cfg.epochs, checkpoint, log)  # Snakemake gone: stop, checkpoint kept
     if cfg.select_on == "test" and best is not None:
         model.load_state_dict(best["state"])
         log(f"selected epoch {best['epoch']} (best test macro-F1 {best['score']:.4f}, authors' protocol)")

@@ -11,6 +11,8 @@ from pipeline_lib.namedfiles import flatten
 from pipeline_lib.reports import DECOUPLING as DECOUPLING_METHODS
 from pipeline_lib.sampler_runs import eos_study_runs, parse_run, run_name
 from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
+from pipeline_lib.config import check_table4_k
+from pipeline_lib.integrity import set_rebuild_call
 
 try:
     from pipeline_lib.config import check_plan, gpus_requested_per_rule
@@ -24,6 +26,8 @@ try:
                    gpu_check=not gpus_requested_per_rule(workflow.resource_settings.overwrite_resources))
 except ConfigError as err:
     sys.exit(f"config error: {err}")
+# the call that the rebuild command of a damaged file repeats (pipeline_lib.integrity; jobs inherit it)
+set_rebuild_call(workflow.main_snakefile, workflow.overwrite_configfiles)
 
 ALL_DATASETS = list(config["datasets"])
 DATASETS = list(config["eos_paper"].get("datasets") or ALL_DATASETS)  # the EOS paper's tables and figures
@@ -577,6 +581,15 @@ def head_predictions(dataset, cut, loss, run):
 def table4_records():
     return [{"dataset": d, "cut": int(c), "k": k, "predictions": head_predictions(d, c, "ce", run)}
             for d in DATASETS for k, run in TABLE4_RUNS.items() for c in CUTS]
+
+
+def table4_input(wildcards):
+    """Table IV's runs; its K values checked against the data first (only when a target needs Table IV)."""
+    try:
+        check_table4_k(config, DATASETS)
+    except ConfigError as err:
+        sys.exit(f"config error: {err}")
+    return records_input(table4_records())
 
 
 def table5_records():

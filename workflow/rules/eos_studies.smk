@@ -8,7 +8,7 @@ TITLES = {d: ds.get("title", d) for d, ds in config["datasets"].items()}
 
 rule table4:
     input:
-        unpack(lambda wc: records_input(table4_records())),
+        unpack(table4_input),
     output:
         csv=report("reports/table4.csv", caption="../report/table4.rst", category="EOS paper",
                    subcategory="Table IV", labels={"table": "IV"}),
