@@ -66,7 +66,7 @@ def paper_settings(path: Path = PAPER_CONFIG) -> dict:
     """The settings of the check's run: ``path``'s (configs/paper.yaml) over the config schema's defaults.
 
     Read with pyyaml and :func:`pipeline_lib.schema_defaults.defaults` alone (a bare GPU machine has no
-    jsonschema); tests/test_gpu_check.py checks them against the validated config."""
+    jsonschema); tests/e2e/test_gpu_check.py checks them against the validated config."""
     import yaml
 
     from pipeline_lib.schema_defaults import defaults

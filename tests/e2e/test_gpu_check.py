@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 CIFAR = REPO.parent / "shared" / "data" / "cifar10"
 sys.path.insert(0, str(BENCH))
