@@ -5,9 +5,10 @@ four latent-space samplers and the retrained heads, with the throughput figures 
         [--cuts 0 10 100] [--epochs 200] [--time-budget 540] [--device auto] [--cuda-graph on|off]
     .venv/bin/python benchmarks/gpu_check.py --smoke --data TINY.npz --out OUT_DIR      # CPU, tiny schedule
 
-Needs only torch, numpy, pandas, pyarrow, scikit-learn and imbalanced-learn (no Snakemake, no config
-files): the settings are the paper's (configs/paper.yaml; tests/test_gpu_check.py keeps them equal) and
-the data come from --data alone (benchmarks/make_gpu_data.py writes it; nothing is downloaded).
+Needs only torch, numpy, pandas, pyarrow, pyyaml, scikit-learn and imbalanced-learn (no Snakemake, no
+jsonschema): the settings are the paper's, read from configs/paper.yaml over the config schema's defaults
+(paper_settings), and the data come from --data alone (benchmarks/make_gpu_data.py writes it; nothing is
+downloaded).
 
 What it does, in this order, inside --time-budget seconds (counted from the start of the script):
   1. images/s of the training loop and of the bare forward+backward+SGD step on the first cut, measured
@@ -57,19 +58,42 @@ from pipeline_lib import heads, metrics, oversampling  # noqa: E402
 from pipeline_lib.models import build_model, save_backbone  # noqa: E402
 from pipeline_lib.training import TrainConfig, pick_device, step_throughput, to_tensor, train_backbone  # noqa: E402
 
-# The paper's settings (configs/paper.yaml, cifar10, with the schema's defaults); a test keeps them equal.
-SEED = 0
-DATASET, ARCH, LOSS = "cifar10", "resnet32", "ce"
-PAPER_TRAINING = {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0002,
-                  "crop_padding": 4, "flip": True, "select_on": "final", "precision": "auto"}
-PAPER_HEAD = {"epochs": 10, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0002,
-              "warmup_epochs": 5, "select_on": "final"}
-HEAD_LOSS = "ce"  # head_training.loss: cross-entropy, as the paper's §V-C says
-PAPER_OVERSAMPLING = {"smote": {"k_neighbors": 5}, "bsmote": {"k_neighbors": 5, "m_neighbors": 10},
-                      "balsvm": {"k_neighbors": 5, "kernel": "rbf", "C": 1.0},
-                      "eos": {"k_neighbors": 10, "variant": "paper", "direction": "toward", "max_gap": 1.0}}
-PAPER_NORMALIZE = {"mean": [0.4914, 0.4822, 0.4465], "std": [0.2023, 0.1994, 0.2010]}
-SAMPLERS = ("smote", "bsmote", "balsvm", "eos")
+DATASET, LOSS = "cifar10", "ce"  # the run this check makes: configs/paper.yaml's CIFAR-10, cross-entropy
+PAPER_CONFIG = REPO / "configs" / "paper.yaml"
+
+
+def paper_settings(path: Path = PAPER_CONFIG) -> dict:
+    """The settings of the check's run: ``path``'s (configs/paper.yaml) over the config schema's defaults.
+
+    Read with pyyaml and :func:`pipeline_lib.schema_defaults.defaults` alone (a bare GPU machine has no
+    jsonschema); tests/e2e/test_gpu_check.py checks them against the validated config."""
+    import yaml
+
+    from pipeline_lib.schema_defaults import defaults
+
+    paper = yaml.safe_load(path.read_text())
+    ds = paper["datasets"][DATASET]
+    # pipeline_lib.config.training_settings: backbone_training < datasets.<dataset>.training
+    training = {**defaults("backbone_training"), **paper.get("backbone_training", {}), **ds.get("training", {})}
+    head = {**defaults("head_training"), **paper.get("head_training", {})}
+    samplers = tuple(paper.get("samplers", defaults()["samplers"]))
+    return {"seed": paper.get("seed", defaults()["seed"]), "arch": ds["backbone"], "normalize": ds["normalize"],
+            # device and cuda_graph are this script's flags
+            "training": {k: v for k, v in training.items() if k not in ("device", "cuda_graph")},
+            "head": {k: v for k, v in head.items() if k != "loss"}, "head_loss": head["loss"],
+            "samplers": samplers,
+            "oversampling": {s: {**defaults("oversampling", s), **paper.get("oversampling", {}).get(s, {})}
+                             for s in samplers}}
+
+
+_PAPER = paper_settings()
+SEED, ARCH = _PAPER["seed"], _PAPER["arch"]
+PAPER_TRAINING = _PAPER["training"]
+PAPER_HEAD = _PAPER["head"]
+HEAD_LOSS = _PAPER["head_loss"]  # head_training.loss: cross-entropy, as the paper's §V-C says
+PAPER_OVERSAMPLING = _PAPER["oversampling"]
+PAPER_NORMALIZE = _PAPER["normalize"]
+SAMPLERS = _PAPER["samplers"]
 METHODS = ("baseline",) + SAMPLERS
 PAPER_TABLE = REPO / "workflow" / "resources" / "paper_eos_table2.csv"
 SMOKE = {"epochs": 2, "head_epochs": 2, "repeats": 1}

@@ -7,9 +7,32 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+UNIT = Path(__file__).resolve().parent / "unit"    # fast tests of the library, no Snakemake
+E2E = Path(__file__).resolve().parent / "e2e"      # the Snakemake workflow (and the GPU check) run end to end
 SHARED = REPO.parent / "shared"
 CIFAR_FOLDER = SHARED / "data" / "cifar10"
 IMBLEARN_HOME = SHARED / "data" / "imblearn"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/e2e is marked ``e2e``.  ``pytest tests/unit`` (that folder alone, no ``-m``) is
+    the fast half: it deselects the unit tests marked ``slow`` (training runs of some seconds each), which
+    every other run keeps (``make test``, a single file, ``-m slow``)."""
+    for item in items:
+        if E2E in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+    args = [Path(a).resolve() for a in config.args]
+    if args == [UNIT] and not config.option.markexpr:
+        slow = [item for item in items if item.get_closest_marker("slow")]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+def pytest_report_header(config):
+    if [Path(a).resolve() for a in config.args] == [UNIT] and not config.option.markexpr:
+        return "tests/unit alone: the fast half (tests marked slow are deselected; make test runs everything)"
+    return None
 
 
 def snakemake_bin() -> str:

@@ -4,7 +4,7 @@ Written in PyTorch from the papers' descriptions; the authors' public Keras code
 SankhaSubhra/GAMO) was read for the hyper-parameters and training schedules, no code was copied.
 
 Public API
-    GANS, DEFAULTS, GanDiverged
+    GANS, OPTIONS, GanDiverged
     train_gan(name, images, labels, *, num_classes, options, seed, dataset="?", device="cpu", log=print)
     generate(state, counts, *, seed, images=None, labels=None)       -> (uint8 (n, H, W, C), int64 (n,))
     save_generator(path, state) / load_generator(path)
@@ -78,7 +78,7 @@ CGAN ("it trains a separate generative model for each class", EOS paper section 
     Both: discriminator with BN (not on its first layer), binary cross-entropy on logits, the
     non-saturating generator loss, D step on a real and a fake batch then G step (DCGAN recipe).
 
-Default hyper-parameters (DEFAULTS) and their sources
+Default hyper-parameters (the config schema's `gans` block) and their sources
     bagan  Adam lr 5e-5, beta1 0.5 (beta2 0.999, the Keras default), latent 100 (BalancingGAN defaults);
            batch 32 (bagan_train.py); epochs 150 (run.sh "-e 150"), ae_epochs 150 (train() sets the
            autoencoder epochs to the GAN epochs); dropout 0.3 (encoder); width 64 (our choice).
@@ -118,19 +118,14 @@ from .orphans import stop_if_orphaned
 GANS = ("gamo", "bagan", "cgan")
 CGAN_MODES = ("per_class", "conditional")
 
-DEFAULTS = {
-    # IBM/BAGAN: balancing_gan.py (adam_lr 5e-5, beta_1 0.5, latent_size 100, Dropout 0.3),
-    # bagan_train.py (batch_size 32), run.sh (-e 150; autoencoder epochs = GAN epochs); width: ours
-    "bagan": {"epochs": 150, "ae_epochs": 150, "batch_size": 32, "lr": 5e-5, "beta1": 0.5, "beta2": 0.999,
-              "latent_dim": 100, "width": 64, "dropout": 0.3},
-    # SankhaSubhra/GAMO dense_gamo_main.py: Adam(0.0002, 0.5), latDim 100, batchSize 32, label noise 0.1;
-    # dense_net.py: cTMU Dense 256 -> Dense 64; epochs (code: 25,000 mini-batches) and width: ours
-    "gamo": {"epochs": 100, "batch_size": 32, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "latent_dim": 100,
-             "width": 64, "hidden": 256, "transient_dim": 64, "label_noise": 0.1},
-    # DCGAN (Radford et al. 2016): Adam lr 2e-4, beta1 0.5, batch 128, z 100; epochs and width: ours;
-    # mode per_class: the EOS paper's "separate generative model for each class"
-    "cgan": {"mode": "per_class", "epochs": 100, "batch_size": 128, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999,
-             "latent_dim": 100, "width": 64},
+# the options each GAN reads, in the schema's order (state["options"] keeps it); their defaults live only in
+# the config schema's `gans` block (the workflow passes every value; tests and benchmarks fill them with
+# pipeline_lib.schema_defaults.gan_options)
+OPTIONS = {
+    "bagan": ("epochs", "ae_epochs", "batch_size", "lr", "beta1", "beta2", "latent_dim", "width", "dropout"),
+    "gamo": ("epochs", "batch_size", "lr", "beta1", "beta2", "latent_dim", "width", "hidden", "transient_dim",
+             "label_noise"),
+    "cgan": ("mode", "epochs", "batch_size", "lr", "beta1", "beta2", "latent_dim", "width"),
 }
 
 _INT_OPTIONS = {"epochs": 1, "ae_epochs": 0, "batch_size": 1, "latent_dim": 1, "width": 1, "hidden": 1,
@@ -150,14 +145,19 @@ def _check_name(name: str) -> None:
         raise ValueError(f"unknown GAN {name!r}; expected one of {', '.join(GANS)}")
 
 
-def _merge_options(name: str, options: dict | None) -> dict:
+def _check_options(name: str, options: dict | None) -> dict:
+    """``options`` checked (every one of :data:`OPTIONS`, each in range) in :data:`OPTIONS` order."""
     _check_name(name)
-    allowed = DEFAULTS[name]
+    allowed = OPTIONS[name]
     options = dict(options or {})
     for key in options:
         if key not in allowed:
             raise ValueError(f"unknown option {key!r} for GAN {name!r}; allowed: {', '.join(sorted(allowed))}")
-    merged = {**allowed, **options}
+    missing = [key for key in allowed if key not in options]
+    if missing:
+        raise ValueError(f"GAN {name!r} options {missing} missing; pass every option (the workflow fills them "
+                         "from the config schema, other code with schema_defaults.gan_options)")
+    merged = {key: options[key] for key in allowed}
     for key, value in merged.items():
         if key in _INT_OPTIONS:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < _INT_OPTIONS[key]:
@@ -629,11 +629,11 @@ def train_gan(name: str, images: np.ndarray, labels: np.ndarray, *, num_classes:
               dataset: str = "?", device: str = "cpu", log=print) -> dict:
     """Train GAN `name` on uint8 (N, H, W, C) `images` with int labels 0..num_classes-1.
 
-    Returns a torch.save-able state: gan, options (defaults merged), image_shape (H, W, C), num_classes,
+    Returns a torch.save-able state: gan, options (checked, in OPTIONS order), image_shape (H, W, C), num_classes,
     generator (state dicts), history (per-epoch losses), seconds, class_counts, seed, dataset (+ BAGAN's
     class Gaussians 'latent', GAMO's 'class_fingerprints').  Raises GanDiverged on a NaN/inf loss.
     """
-    o = _merge_options(name, options)
+    o = _check_options(name, options)
     images, labels = _check_data(images, labels, num_classes)
     C = int(num_classes)
     counts = np.bincount(labels, minlength=C)

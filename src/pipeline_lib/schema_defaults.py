@@ -1,12 +1,13 @@
 """The config schema's defaults, for code that runs outside the workflow (tests, benchmarks).
 
 The dataclass settings (:class:`~pipeline_lib.training.TrainConfig`,
-:class:`~pipeline_lib.heads.HeadConfig`, :class:`~pipeline_lib.mlp.MLPConfig`) carry no defaults of their
-own: the workflow passes every value, filled from ``workflow/schemas/config.schema.yaml`` by
-:func:`pipeline_lib.config.validate`.  The factories here build them from the same schema defaults (plus
+:class:`~pipeline_lib.heads.HeadConfig`, :class:`~pipeline_lib.mlp.MLPConfig`) and the GAN options
+(:data:`pipeline_lib.gans.OPTIONS`) carry no defaults of their own: the workflow passes every value,
+filled from ``workflow/schemas/config.schema.yaml`` by :func:`pipeline_lib.config.validate`.  The factories here build them from the same schema defaults (plus
 keyword overrides), so a benchmark that wants "the default head" gets exactly the workflow's.  They read
 the schema of the source checkout (``<repo>/workflow/schemas``), i.e. need an editable install or
-``PYTHONPATH=src``.
+``PYTHONPATH=src``, and pyyaml only (no jsonschema: ``benchmarks/gpu_check.py`` uses them on a bare GPU
+machine).
 """
 from __future__ import annotations
 
@@ -19,12 +20,13 @@ SCHEMA_PATH = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "wor
 
 @lru_cache(maxsize=1)
 def _schema() -> dict:
-    from .config import load_schema
+    import yaml
 
     path = os.path.normpath(SCHEMA_PATH)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"config schema not found at {path}: schema defaults need the source checkout")
-    return load_schema(path)
+    with open(path) as fh:
+        return yaml.safe_load(fh)
 
 
 def defaults(*block: str) -> dict:
@@ -55,3 +57,9 @@ def mlp_config(**settings):
     from .mlp import MLPConfig
 
     return MLPConfig(**{"seed": defaults()["seed"], **defaults("tabular", "nn"), **settings})
+
+
+def gan_options(name: str, **options) -> dict:
+    """The options of GAN ``name`` for :func:`pipeline_lib.gans.train_gan`: the schema's ``gans.<name>``
+    defaults, ``options`` over them."""
+    return {**defaults("gans", name), **options}

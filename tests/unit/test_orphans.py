@@ -69,14 +69,16 @@ def test_stop_only_when_the_watched_process_is_gone(watched):
 def test_gan_loops_stop_after_their_first_epoch(watched):
     from sklearn.datasets import load_digits
 
+    from pipeline_lib.schema_defaults import gan_options
+
     d = load_digits()
     keep = np.concatenate([np.flatnonzero(d.target == c)[:n] for c, n in enumerate((20, 8, 4))])
     x, y = (d.images[keep] * 255 / 16).round().astype(np.uint8)[..., None], d.target[keep].astype(np.int64)
     watched["value"] = dead_process()
     lines = []
     with pytest.raises(orphans.Orphaned, match=r"stopped after epoch 1/5: .* this loop keeps no resume checkpoint"):
-        gans.train_gan("cgan", x, y, num_classes=3, options={"epochs": 5, "batch_size": 16, "latent_dim": 8,
-                                                               "width": 4}, seed=0, log=lines.append)
+        gans.train_gan("cgan", x, y, num_classes=3, options=gan_options("cgan", epochs=5, batch_size=16, latent_dim=8,
+                                                                        width=4), seed=0, log=lines.append)
     assert lines[-1].startswith("stopped after epoch 1/5")
 
 

@@ -55,6 +55,7 @@ class LinearNet(nn.Module):
 
 # --- networks and heads -----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_load_network_of_a_dsm_record_is_base_extractor_with_the_head(tmp_path):
     net, base = _backbone(tmp_path / "b.pt")
     w = np.arange(3 * 64, dtype=np.float64).reshape(3, 64) / 100.0
@@ -155,6 +156,7 @@ def test_group_norms_pool_the_step_majority():
     assert di.group_norms(w, [4, 4, 1], "exp") == {"majority": pytest.approx(5.0), "minority": pytest.approx(1.0)}
 
 
+@pytest.mark.slow
 def test_fig10_stage_writes_every_cut(tmp_path):
     cuts = []
     for cut, scale in ((0, 1.0), (1, 2.0)):
@@ -284,6 +286,7 @@ def test_saliency_chains_through_the_normalisation_and_takes_the_channel_max():
 
 
 @pytest.mark.parametrize("holdout", [False, True])
+@pytest.mark.slow
 def test_saliency_stage_matches_top_pixels_on_the_cut_test_images(tmp_path, holdout):
     """Also with one pool (test_split: train): the test images are then rows of the train pool."""
     from pipeline_lib.datasets import ImageArrays

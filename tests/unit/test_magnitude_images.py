@@ -267,6 +267,7 @@ def test_model_latents_rejects_parquet_of_other_images(tmp_path):
 
 # --- stages --------------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_fig1_stage_on_hand_made_embeddings(tmp_path):
     cuts = [make_cut(tmp_path, 0), make_cut(tmp_path, 1)]
     frame = mi.fig1_stage(cuts, str(tmp_path / "fig1.png"), str(tmp_path / "fig1.csv"))
@@ -282,6 +283,7 @@ def test_fig1_stage_on_hand_made_embeddings(tmp_path):
     assert list(dict.fromkeys(csv["model"])) == ["Base", "ROS", "DSM", "EOS"]
 
 
+@pytest.mark.slow
 def test_fig5_stage_sorted_minority_magnitudes(tmp_path):
     cuts = [make_cut(tmp_path, 0)]
     frame = mi.fig5_stage(cuts, str(tmp_path / "fig5.png"), str(tmp_path / "fig5.csv"))

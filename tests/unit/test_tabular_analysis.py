@@ -192,6 +192,7 @@ def test_balanced_class_weight_matches_sklearn():
 
 
 @pytest.mark.parametrize("extra", [{}, {"class_weight": "balanced"}, {"remix_alpha": 0.1}])
+@pytest.mark.slow
 def test_train_mlp_is_deterministic_and_learns(extra):
     X, y = _imbalanced(n=200, minority=60, d=6)
     X = X + 2 * y[:, None]
@@ -270,6 +271,7 @@ def test_nn_training_set_final_holds_nothing_out_and_matches_augment_tabular(tmp
     np.testing.assert_array_equal(d["sample_id"], aug["sample_id"])
 
 
+@pytest.mark.slow
 def test_selected_epoch_is_the_first_argmax_of_validation_bac_and_its_weights():
     X, y = _imbalanced(n=240, minority=40, d=6, seed=2)
     Xv, yv = _imbalanced(n=80, minority=16, d=6, seed=3)
@@ -301,6 +303,7 @@ def test_validation_selection_needs_every_class_in_the_validation_rows():
 
 
 @pytest.mark.parametrize("method", ["ros", "remix"])
+@pytest.mark.slow
 def test_train_nn_stage_select_on_final_is_the_old_behaviour_bit_for_bit(tmp_path, method):
     """``final``: the stage on the split equals the former stage, i.e. train_mlp on augment_tabular's file
     (the split itself for REMIX), last epoch kept."""
@@ -329,6 +332,7 @@ def test_train_nn_stage_select_on_final_is_the_old_behaviour_bit_for_bit(tmp_pat
     assert meta["n_validation_rows"] == 0
 
 
+@pytest.mark.slow
 def test_train_nn_stage_records_the_selected_epoch(tmp_path):
     from pipeline_lib.models import load_mlp
     from pipeline_lib.schema_defaults import defaults

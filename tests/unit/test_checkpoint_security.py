@@ -6,15 +6,15 @@ import os
 import pickle
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import SHARED
 from pipeline_lib import checkpoints as ck
 
-AUTHORS = Path(__file__).resolve().parents[2] / "shared" / "data" / "authors_checkpoints" / "cifar10"
+AUTHORS = SHARED / "data" / "authors_checkpoints" / "cifar10"
 SD = {"linear.weight": torch.ones(2, 3), "linear.bias": torch.zeros(2)}
 
 

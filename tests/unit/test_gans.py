@@ -5,6 +5,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from pipeline_lib import gans
+from pipeline_lib.schema_defaults import gan_options
 
 COUNTS = (40, 10, 4)  # imbalanced 3-class subset of sklearn's digits
 TINY = {
@@ -13,6 +14,7 @@ TINY = {
     "cgan": {"epochs": 2, "batch_size": 16, "latent_dim": 8, "width": 4},
     "cgan-conditional": {"mode": "conditional", "epochs": 2, "batch_size": 16, "latent_dim": 8, "width": 4},
 }
+TINY = {v: gan_options(v.split("-")[0], **o) for v, o in TINY.items()}  # the schema's defaults under the rest
 VARIANTS = tuple(TINY)
 
 
@@ -71,7 +73,7 @@ def test_state_and_generate(variant, trained, digits):
         assert key in state
     assert state["gan"] == _gan(variant) and state["image_shape"] == (8, 8, 1) and state["num_classes"] == 3
     assert state["class_counts"] == list(COUNTS)
-    assert set(state["options"]) == set(gans.DEFAULTS[_gan(variant)])  # defaults merged
+    assert list(state["options"]) == list(gans.OPTIONS[_gan(variant)])  # every option, in the schema's order
     assert state["history"] and all("epoch" in row for row in state["history"]) and state["seconds"] > 0
     assert gans.parameter_count(state) > 0
 
@@ -167,11 +169,14 @@ def test_bad_options_and_names(digits):
     with pytest.raises(ValueError, match="gamo, bagan, cgan"):
         gans.train_gan("wgan", x, y, num_classes=3, options={}, seed=0)
     with pytest.raises(ValueError, match="mode"):
-        gans.train_gan("cgan", x, y, num_classes=3, options={"mode": "joint"}, seed=0)
+        gans.train_gan("cgan", x, y, num_classes=3, options=gan_options("cgan", mode="joint"), seed=0)
     with pytest.raises(ValueError, match="epochs"):
-        gans.train_gan("bagan", x, y, num_classes=3, options={"epochs": 0}, seed=0)
+        gans.train_gan("bagan", x, y, num_classes=3, options=gan_options("bagan", epochs=0), seed=0)
+    with pytest.raises(ValueError, match=r"'cgan' options \['lr', 'width'\] missing"):  # no defaults here
+        partial = {k: v for k, v in gan_options("cgan").items() if k not in ("lr", "width")}
+        gans.train_gan("cgan", x, y, num_classes=3, options=partial, seed=0)
     with pytest.raises(ValueError, match="uint8"):
-        gans.train_gan("cgan", x.astype(np.float32), y, num_classes=3, options={}, seed=0)
+        gans.train_gan("cgan", x.astype(np.float32), y, num_classes=3, options=gan_options("cgan"), seed=0)
 
 
 def test_bad_counts(trained, digits):

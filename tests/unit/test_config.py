@@ -112,7 +112,8 @@ def test_training_defaults_only_in_schema():
     assert "training" not in bare["datasets"]["d"]
     assert training_settings(bare, "d") == {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9,
                                             "weight_decay": 0.0002, "crop_padding": 4, "flip": True,
-                                            "select_on": "final", "device": "auto", "cuda_graph": False}
+                                            "select_on": "final", "device": "auto", "cuda_graph": False,
+                                            "precision": "fp32"}
 
 
 @pytest.mark.parametrize("extra", [
@@ -170,7 +171,7 @@ def test_schema_defaults_match_the_library_defaults():
     from pipeline_lib import gans
 
     cfg = validate(digits_only(), SCHEMA)
-    assert {g: cfg["gans"][g] for g in gans.GANS} == gans.DEFAULTS
+    assert {g: tuple(cfg["gans"][g]) for g in gans.GANS} == gans.OPTIONS  # the options the GANs read, in order
 
 
 # --- check_plan: bad settings caught before any job -----------------------------------------------------

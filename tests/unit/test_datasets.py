@@ -39,6 +39,7 @@ def _folder(root, classes=("cat", "dog"), n=(3, 2), size=6):
                 Image.fromarray(rng.randint(0, 255, (size, size, 3)).astype(np.uint8)).save(root / split / c / f"{i}.png")
 
 
+@pytest.mark.slow
 def test_imagefolder_reads_layout(tmp_path):
     _folder(tmp_path)
     d = fetch("imagefolder", path=str(tmp_path))
@@ -293,6 +294,7 @@ def test_inaturalist_2021_classes_are_taxa(tmp_path):
         fetch("inaturalist", root=str(root), download=False, inat_version="2021_mini", classes=["Animalia", "Aves"])
 
 
+@pytest.mark.slow
 def test_cifar10_five_class_step_subset_stands_in_for_places(cifar_folder, tmp_path):
     """A five-class step subset of the real CIFAR-10 folder: the Places / iNat data path on real images."""
     from pipeline_lib.imbalance import balanced_table, cut_tables

@@ -78,6 +78,7 @@ def _train(tmp_path, epochs, checkpoint=None, loss="ce", select_on="final"):
                           test_images=x, test_labels=y, checkpoint=checkpoint, log=lambda *_: None)
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_and_resumes_exactly(tmp_path):
     full, _ = _train(tmp_path, 3)
     again, _ = _train(tmp_path, 3)
@@ -112,12 +113,14 @@ def _train_partial(tmp_path, ckpt, stop_after):
     return torch.load(ckpt, weights_only=False)["epoch"]
 
 
+@pytest.mark.slow
 def test_select_on_test_keeps_best_epoch(tmp_path):
     _, hist = _train(tmp_path, 3, select_on="test")
     assert all("test_macro_f1" in r for r in hist)
 
 
 @pytest.mark.parametrize("loss", ["ce", "ldam", "focal-drw"])
+@pytest.mark.slow
 def test_head_on_test_embeddings_equals_reassembled_network(tmp_path, loss):
     """Phase 3 trained on exported embeddings == backbone + new head run on the images."""
     model, _ = _train(tmp_path, 2, loss=loss)
@@ -164,6 +167,7 @@ def test_remix_positions_balance_the_batch():
     assert all(0 <= v <= 1 for v in lams) and np.mean([min(v, 1 - v) < 0.1 for v in lams]) > 0.5  # Beta(.1,.1) is U-shaped
 
 
+@pytest.mark.slow
 def test_remix_training_runs_and_is_deterministic(tmp_path):
     x, y = _toy_images()
     cfg = TrainConfig(**SGD, epochs=2, batch_size=32, crop_padding=1, flip=True, seed=3, device="cpu", remix_alpha=0.1)
@@ -258,6 +262,7 @@ def test_set_lr_changes_a_tensor_lr_in_place_and_fused_tensor_lr_sgd_matches():
 
 
 @pytest.mark.parametrize("loss", ["ce", "ldam-drw"])
+@pytest.mark.slow
 def test_static_input_path_of_the_graph_step_equals_the_loop(monkeypatch, loss):
     """train_backbone's CUDA-graph branch (fixed input tensors refilled per full batch, a captured step keyed
     on the loss weights, the last smaller batch eager) run on the CPU with an eager stand-in for the capture:
@@ -291,6 +296,7 @@ def test_static_input_path_of_the_graph_step_equals_the_loop(monkeypatch, loss):
     assert keys == ([0] * 20 if loss == "ce" else [0] * 16 + [1] * 4)  # DRW weights from epoch int(0.8 * 5) = 4
 
 
+@pytest.mark.slow
 def test_cuda_graph_setting_on_the_cpu_is_reported_and_changes_nothing():
     x, y = _toy_images()
     base = dict(**SGD, epochs=2, batch_size=32, crop_padding=1, flip=True, seed=2, device="cpu")
@@ -305,6 +311,7 @@ def test_cuda_graph_setting_on_the_cpu_is_reported_and_changes_nothing():
         TrainConfig(**base, cuda_graph="yes")
 
 
+@pytest.mark.slow
 def test_step_throughput_reports_loop_and_bare_step_alike():
     from pipeline_lib.training import step_throughput
 

@@ -1,15 +1,15 @@
 """pipeline_lib.paper_check: the transcribed paper tables, the adapters (on frames built by the project's own
 report functions), the scorecard (statuses, differences, nothing lost or duplicated) and its Markdown."""
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from pipeline_lib import paper_check as pc
 from pipeline_lib import reports
 
-RESOURCES = Path(__file__).resolve().parents[1] / "workflow" / "resources"
+RESOURCES = REPO / "workflow" / "resources"
 
 CELLS = {("eos", "table1"): 84, ("eos", "table2"): 240, ("eos", "table3"): 192, ("eos", "table4"): 60,
          ("eos", "table5"): 18, ("eos", "pixel"): 3, ("eos", "runtime"): 2,

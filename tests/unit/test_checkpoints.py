@@ -77,6 +77,7 @@ def test_layouts_rename_only_the_classifier():
 
 
 @pytest.mark.parametrize("wrap", ["bare", "module", "state_dict", "model", "ldam_checkpoint"])
+@pytest.mark.slow
 def test_read_state_dict_unwraps_and_strips_module(tmp_path, wrap):
     net = make_net()
     sd = ldam_sd(net, module=wrap in ("module", "ldam_checkpoint"))
@@ -103,6 +104,7 @@ def test_read_state_dict_accepts_numpy_scalars_but_no_other_objects(tmp_path):
 
 @pytest.mark.parametrize("normed", [False, True])
 @pytest.mark.parametrize("wrap", ["bare", "module", "state_dict"])
+@pytest.mark.slow
 def test_import_network_gives_the_original_outputs(tmp_path, normed, wrap):
     net = make_net(1, normed=normed)
     sd = ldam_sd(net, module=wrap == "module")
@@ -119,6 +121,7 @@ def test_import_network_gives_the_original_outputs(tmp_path, normed, wrap):
         "select_on": "imported", "epochs": None, "imported_from": src, "sha256": sha(src)}
 
 
+@pytest.mark.slow
 def test_import_network_fills_missing_num_batches_tracked(tmp_path):
     net = make_net(3)
     sd = {k: v for k, v in ldam_sd(net).items() if not k.endswith("num_batches_tracked")}
@@ -141,6 +144,7 @@ def test_import_network_rejects_inconsistent_settings(tmp_path):
     assert not (tmp_path / "o.pt").exists()
 
 
+@pytest.mark.slow
 def test_imported_backbone_runs_the_embedding_export(tmp_path):
     """Downstream stages read an imported backbone like a trained one: export_embeddings' features are
     the original network's."""

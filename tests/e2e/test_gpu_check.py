@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 CIFAR = REPO.parent / "shared" / "data" / "cifar10"
 sys.path.insert(0, str(BENCH))
@@ -87,8 +87,8 @@ def test_data_file_holds_the_cuts_and_is_deterministic(source, tmp_path):
 
 
 def test_gpu_check_uses_the_paper_settings():
-    """gpu_check cannot read the config (no jsonschema/yaml on the GPU machine), so its constants must equal
-    configs/paper.yaml's CIFAR-10 run with the schema's defaults."""
+    """gpu_check reads configs/paper.yaml over the schema's defaults without jsonschema (not on a bare GPU
+    machine): its settings must equal the validated config's CIFAR-10 run."""
     from pipeline_lib.config import load_schema, training_settings, validate
 
     cfg = validate(yaml.safe_load((REPO / "configs" / "paper.yaml").read_text()),
@@ -104,6 +104,24 @@ def test_gpu_check_uses_the_paper_settings():
     assert ds["normalize"] == gpu_check.PAPER_NORMALIZE and ds["backbone"] == gpu_check.ARCH
     assert ds["imbalance"] == {"type": "exp", "ratio": 100} and cfg["seed"] == gpu_check.SEED
     assert gpu_check.LOSS in cfg["losses"] and cfg["cuts"] == [0, 10, 100]
+
+
+def test_gpu_check_reads_the_paper_config_without_jsonschema(tmp_path):
+    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    paper["head_training"]["lr"] = 0.05
+    paper["datasets"]["cifar10"]["training"] = {"epochs": 7}
+    del paper["oversampling"]["smote"]
+    (tmp_path / "paper.yaml").write_text(yaml.safe_dump(paper))
+    edited = gpu_check.paper_settings(tmp_path / "paper.yaml")
+    assert edited["head"]["lr"] == 0.05 and edited["training"]["epochs"] == 7
+    assert edited["oversampling"]["smote"] == {"k_neighbors": 5}  # the schema's default
+    code = ("import sys; sys.modules['jsonschema'] = None; sys.path.insert(0, 'benchmarks'); import gpu_check; "
+            "print(gpu_check.ARCH, gpu_check.PAPER_TRAINING['epochs'], 'jsonschema' in sys.modules and "
+            "sys.modules['jsonschema'] is not None)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["resnet32", "200", "False"]
 
 
 def test_paper_table2_file():

@@ -168,6 +168,7 @@ def test_magnitude_match_summary_spearman():
     assert s["majority_relative_w1_mean"] == 0.1
 
 
+@pytest.mark.slow
 def test_diversity_stage(tmp_path):
     cuts = [make_cut(tmp_path, 0)]
     frame = fr.diversity_stage(cuts, str(tmp_path / "d.csv"), str(tmp_path / "d.md"))

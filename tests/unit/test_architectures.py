@@ -21,6 +21,7 @@ def n_params(model) -> int:
 
 @pytest.mark.parametrize("channels,side", SHAPES)
 @pytest.mark.parametrize("arch", list(TINY))
+@pytest.mark.slow
 def test_forward_features_and_head(arch, channels, side):
     cls, width = TINY[arch]
     torch.manual_seed(0)
@@ -39,6 +40,7 @@ def test_forward_features_and_head(arch, channels, side):
 
 
 @pytest.mark.parametrize("arch", list(TINY))
+@pytest.mark.slow
 def test_normed_head_and_reassemble(arch):
     torch.manual_seed(1)
     m = build_model(arch, 4, in_channels=1, normed_head=True).eval()
@@ -55,6 +57,7 @@ def test_normed_head_and_reassemble(arch):
 
 @pytest.mark.parametrize("normed", [False, True])
 @pytest.mark.parametrize("arch", list(TINY))
+@pytest.mark.slow
 def test_save_load_backbone_round_trip(tmp_path, arch, normed):
     torch.manual_seed(2)
     m = randomise_bn(build_model(arch, 3, in_channels=1, normed_head=normed))

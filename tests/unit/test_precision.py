@@ -58,12 +58,14 @@ def test_describe_records_choice_setting_and_cpu_flags():
     assert set(d["cpu_flags"]) <= set(precision.CPU_FLAGS)
 
 
+@pytest.mark.slow
 def test_fp32_is_the_default_and_unchanged():
     default, _ = _train()
     fp32, _ = _train("fp32")
     assert _same(default, fp32)
 
 
+@pytest.mark.slow
 def test_bf16_trains_deterministically_differs_from_fp32_and_saves_float32():
     msgs = []
     a, hist = _train("bf16", log=msgs.append)
@@ -77,6 +79,7 @@ def test_bf16_trains_deterministically_differs_from_fp32_and_saves_float32():
     assert msgs[0].startswith("precision bf16 (setting bf16; device cpu;")
 
 
+@pytest.mark.slow
 def test_run_stage_writes_the_choice_into_the_backbone(tmp_path):
     from pipeline_lib.datasets import ImageArrays
     from pipeline_lib.models import load_backbone
