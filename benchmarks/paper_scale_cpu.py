@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,9 @@ def training_time(run_dir: Path, cuts: list[int]) -> list[str]:
             lines.append(f"cut {c}: no epoch log (backbone imported or not trained)")
             continue
         h = pd.read_csv(log)
+        if "seconds" not in h.columns:
+            lines.append(f"cut {c}: backbone imported, not trained here")
+            continue
         n = len(pd.read_csv(idx))
         s = float(h["seconds"].sum())
         lines.append(f"cut {c}: {len(h)} epochs of {n} images in {s / 60:.1f} min ({n * len(h) / s:.0f} images/s "
@@ -133,7 +137,9 @@ def main():
         return
     stats = {label: metrics_of(d, a.cuts if label == "own" else [0]) for label, d in runs.items()}
     text = ["# CIFAR-10-LT (exp 100:1), ResNet-32, cross-entropy: EOS paper Table II next to this project's runs",
-            "", f"Cuts of the own run: {a.cuts} (mean where several). Precision setting: {a.precision}.", "",
+            "", (f"Cuts of the own run: {a.cuts} (mean where several). " if "own" in runs else "")
+            + f"Precision setting: {a.precision}. Machine: {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} CPUs. Command: benchmarks/paper_scale_cpu.py {' '.join(sys.argv[1:])}", "",
             comparison(stats, a.cuts), "## Backbone training", ""]
     text += [f"- {label}: {line}" for label, d in runs.items() for line in training_time(d, a.cuts)]
     report = "\n".join(text) + "\n"
