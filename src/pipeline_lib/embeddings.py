@@ -28,12 +28,13 @@ BASE_COLUMNS = ("sample_id", "label", "pred", "is_synthetic")
 
 
 def extract(model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """(features float32 (N, 64), predictions int64 (N,)) of a normalised image tensor, eval mode."""
+    """(features float32 (N, d), predictions int64 (N,)) of a normalised image tensor, eval mode, in
+    batches of ``batch_size`` under ``torch.inference_mode`` (no autograd bookkeeping)."""
     import torch  # here, so that reading / writing Parquet does not import torch
 
     model.eval()
     feats, preds = [], []
-    with torch.no_grad():
+    with torch.inference_mode():
         for i in range(0, len(x), batch_size):
             f = model.features(x[i:i + batch_size])
             feats.append(f.float().cpu())
