@@ -267,17 +267,18 @@ def tab_dir(kind, dataset, run):
     return f"data/tabular/{kind}/{dataset}/run{run}"
 
 
-def tab_training_set(wildcards):
-    """SVM / LG: Base and CS train on the split, the others on their augmented set.  The NN always reads
-    the split: it holds out its validation rows before augmenting (pipeline_lib.tabular.nn_training_set)."""
-    if wildcards.get("model", "nn") == "nn" or wildcards.method in ("base", "cs"):
-        return f"{tab_dir('splits', wildcards.tabular, wildcards.run)}/train.parquet"
-    return f"{tab_dir('augmented', wildcards.tabular, wildcards.run)}/{wildcards.method}.parquet"
+def tab_training_sets(wildcards):
+    """fit_sklearn_model's training sets ``train_<method>``: Base and CS train on the split, the others on their
+    augmented set.  (The NN always reads the split: it holds out its validation rows before augmenting,
+    pipeline_lib.tabular.nn_training_set.)"""
+    split, augmented = tab_dir("splits", wildcards.tabular, wildcards.run), tab_dir("augmented", wildcards.tabular, wildcards.run)
+    return {f"train_{m}": f"{split}/train.parquet" if m in ("base", "cs") else f"{augmented}/{m}.parquet"
+            for m in TAB_METHODS}
 
 
-def tab_nn_options(wildcards):
-    """The augmentation options of the NN's method (the ones augment_tabular uses), None for the others."""
-    return dict(TAB["oversampling"][wildcards.method]) if wildcards.method in NN_AUGMENTED else None
+def tab_nn_options():
+    """The augmentation options of each NN method (the ones augment_tabular uses), None for the others."""
+    return {m: dict(TAB["oversampling"][m]) if m in NN_AUGMENTED else None for m in TAB_METHODS}
 
 
 def tab_run(dataset, run):
