@@ -9,3 +9,9 @@ through Snakemake's named inputs), devices (GPU claiming) and runlog (logs and c
 workflow.
 """
 __version__ = "0.1.0"
+
+# a Snakemake script job: its rule's threads in every thread pool, before numpy / torch / scikit-learn load
+# (pipeline_lib.threads; every workflow script imports pipeline_lib first)
+from .threads import pin_snakemake_job as _pin_snakemake_job
+
+_pin_snakemake_job()

@@ -85,7 +85,6 @@ import os
 
 import numpy as np
 import pandas as pd
-import torch
 
 from . import analysis
 from .reports import _markdown
@@ -447,11 +446,15 @@ def top_k_count(fraction: float, height: int, width: int) -> int:
 
 class _DeterministicCudnn:
     def __enter__(self):
+        import torch
+
         b = torch.backends.cudnn
         self.saved = (b.deterministic, b.benchmark)
         b.deterministic, b.benchmark = True, False
 
     def __exit__(self, *exc):
+        import torch
+
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = self.saved
 
 
@@ -459,6 +462,8 @@ def saliency(model: torch.nn.Module, images_u8: np.ndarray, mean, std, batch_siz
              device="cpu") -> tuple[np.ndarray, np.ndarray]:
     """(maps (N, H, W) float32: max over channels of |d logit_p / d x| with x in [0, 1]; p (N,) int64, the
     model's predicted class).  ``images_u8``: (N, H, W, C) uint8."""
+    import torch  # here: the tables that read files only do not import torch
+
     dev = torch.device(device)
     model = model.to(dev).eval()
     m = torch.as_tensor(np.asarray(mean, np.float32), device=dev).view(1, -1, 1, 1)

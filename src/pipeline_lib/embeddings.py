@@ -27,18 +27,22 @@ META_KEY = b"pipeline_lib"
 BASE_COLUMNS = ("sample_id", "label", "pred", "is_synthetic")
 
 
-def extract(model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """(features float32 (N, 64), predictions int64 (N,)) of a normalised image tensor, eval mode."""
+def extract(model, x, batch_size: int = 1024, with_logits: bool = False):
+    """(features float32 (N, d), predictions int64 (N,)) of a normalised image tensor, eval mode, in
+    batches of ``batch_size`` under ``torch.inference_mode`` (no autograd bookkeeping); ``with_logits``
+    adds the head's logits float32 (N, C) as a third array."""
     import torch  # here, so that reading / writing Parquet does not import torch
 
     model.eval()
-    feats, preds = [], []
-    with torch.no_grad():
+    feats, zs = [], []
+    with torch.inference_mode():
         for i in range(0, len(x), batch_size):
             f = model.features(x[i:i + batch_size])
             feats.append(f.float().cpu())
-            preds.append(model.head(f).argmax(1).cpu())
-    return torch.cat(feats).numpy().astype(np.float32), torch.cat(preds).numpy().astype(np.int64)
+            zs.append(model.head(f).float().cpu())
+    z = torch.cat(zs)
+    out = torch.cat(feats).numpy().astype(np.float32), z.argmax(1).numpy().astype(np.int64)
+    return out + (z.numpy(),) if with_logits else out
 
 
 def feature_columns(dim: int) -> list[str]:

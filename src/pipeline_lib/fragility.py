@@ -250,15 +250,14 @@ def reference_density(fe, y, num_classes: int, ref_features, ref_class: int, k: 
 
 # --- class top-K features ---------------------------------------------------------------------------------------
 
-def top_features_frame(cuts: list[dict], k: int = 10, split: str = "train", instances: str = "all",
-                       device: str = "cpu") -> pd.DataFrame:
+def top_features_frame(cuts: list[dict], k: int = 10, split: str = "train", instances: str = "all") -> pd.DataFrame:
     """One row per dataset (title) / cut / model / class / rank: feature, mean_activation, share, and the
     class's n_instances, top_share, overlap_base, chance, group."""
     _check("split", split, SPLITS)
     _, titles, _ = study(cuts)
     rows = []
     for cut in cuts:
-        lats = model_latents(cut, MODELS, device)
+        lats = model_latents(cut, MODELS)
         if not lats:
             continue
         _require_base(lats, f"top_features: {cut['dataset']} cut {cut['cut']}")
@@ -317,10 +316,10 @@ def top_features_markdown(frame: pd.DataFrame, k: int) -> str:
 
 
 def top_features_stage(cuts: list[dict], out_csv: str, out_md: str, k: int = 10, *, split: str = "train",
-                       instances: str = "all", device: str = "cpu") -> pd.DataFrame:
+                       instances: str = "all") -> pd.DataFrame:
     """The top-features rule: class top-k FE of every model present and their overlap with Base; the CSV has
     one row per (dataset, cut, model, class, rank)."""
-    frame = top_features_frame(cuts, k, split, instances, device)
+    frame = top_features_frame(cuts, k, split, instances)
     if frame.empty:
         raise ValueError("top_features: no Base model in the records")
     return _write_table(frame, top_features_markdown(frame, k), out_csv, out_md)
@@ -328,13 +327,13 @@ def top_features_stage(cuts: list[dict], out_csv: str, out_md: str, k: int = 10,
 
 # --- train / test magnitude matching ----------------------------------------------------------------------------
 
-def magnitude_match_frame(cuts: list[dict], k: int = 10, device: str = "cpu") -> pd.DataFrame:
+def magnitude_match_frame(cuts: list[dict], k: int = 10) -> pd.DataFrame:
     """One row per dataset (title) / cut / model / class: group, train_count, n_train, n_test, top features,
     the :func:`magnitude_match` values and recall."""
     _, titles, _ = study(cuts)
     rows = []
     for cut in cuts:
-        for m, lat in model_latents(cut, MODELS, device).items():
+        for m, lat in model_latents(cut, MODELS).items():
             C = lat.num_classes
             top, _, _, _ = class_top_features(lat.train_fe, lat.train_y, C, k)
             recall = recall_per_class(lat.test_y, lat.pred("test"), C)
@@ -388,13 +387,12 @@ def magnitude_match_markdown(summary: pd.DataFrame, k: int) -> str:
                  "sd over cuts. The definition is ours: the paper gives none. Per-class values: the CSV.\n")
 
 
-def magnitude_match_stage(cuts: list[dict], out_png: str, out_csv: str, out_md: str, k: int = 10, *,
-                          device: str = "cpu") -> pd.DataFrame:
+def magnitude_match_stage(cuts: list[dict], out_png: str, out_csv: str, out_md: str, k: int = 10) -> pd.DataFrame:
     """The magnitude-matching rule: per-class CSV (every cut; the figure's points: relative W1 against test
     recall, one panel per data set), and the Markdown summary."""
     from .figures import _plt, _save
 
-    frame = magnitude_match_frame(cuts, k, device)
+    frame = magnitude_match_frame(cuts, k)
     if frame.empty:
         raise ValueError("magnitude_match: none of Base, Balanced, ROS, REMIX, DSM, EOS is in the records")
     plt, sns = _plt()
@@ -415,7 +413,7 @@ DIVERSITY_COLUMNS = ["dataset", "cut", "model", "split", "class", "group", "trai
 
 
 def diversity_frame(cuts: list[dict], k: int = 10, n_neighbors: int = 5, ref_class: int | None = None,
-                    density: str = "share", test_neighbours: str = "test", device: str = "cpu") -> pd.DataFrame:
+                    density: str = "share", test_neighbours: str = "test") -> pd.DataFrame:
     """Tidy rows dataset (title) / cut / model / split / class / measure [/ feature] / value, measures: n,
     distinct_sets, distinct_share, entropy_bits, entropy_norm, safe, borderline, rare, outlier, density (per
     reference feature), ref_density (their mean), recall (test)."""
@@ -424,7 +422,7 @@ def diversity_frame(cuts: list[dict], k: int = 10, n_neighbors: int = 5, ref_cla
     _, titles, _ = study(cuts)
     rows = []
     for cut in cuts:
-        for m, lat in model_latents(cut, MODELS, device).items():
+        for m, lat in model_latents(cut, MODELS).items():
             C = lat.num_classes
             counts = train_counts(cut, C)
             groups = class_groups(counts)
@@ -516,11 +514,10 @@ def diversity_markdown(table: pd.DataFrame, k: int, n_neighbors: int, ref: str, 
 
 
 def diversity_stage(cuts: list[dict], out_csv: str, out_md: str, k: int = 10, n_neighbors: int = 5, *,
-                    ref_class: int | None = None, density: str = "share", test_neighbours: str = "test",
-                    device: str = "cpu") -> pd.DataFrame:
+                    ref_class: int | None = None, density: str = "share", test_neighbours: str = "test") -> pd.DataFrame:
     """The diversity rule: the tidy per-cut frame of every model present as CSV, the means over cuts as
     Markdown."""
-    frame = diversity_frame(cuts, k, n_neighbors, ref_class, density, test_neighbours, device)
+    frame = diversity_frame(cuts, k, n_neighbors, ref_class, density, test_neighbours)
     if frame.empty:
         raise ValueError("diversity: none of Base, Balanced, ROS, REMIX, DSM, EOS is in the records")
     refs = "/".join(map(str, sorted(set(frame["ref_class"].dropna().astype(int)))))

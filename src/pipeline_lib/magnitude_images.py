@@ -12,20 +12,14 @@ magnitude.txt); the definitions below follow the authors' scripts as described i
 §A.2-A.3 ("the notes").  Where neither defines something the choice is marked *ours*.
 
 Models and records
-    Models ``base``, ``balanced``, ``ros``, ``remix``, ``dsm``, ``eos`` of a cut record of
-    :mod:`pipeline_lib.da_images` (``{"dataset", "cut", "title", "imbalance", "images", "train_indices",
-    "test_indices", "models": {model: {"network": backbone.pt, "head": head.pt (dsm / eos)}}}``); whichever
-    are present are analysed (LDAM's cosine head is not in these analyses and is ignored; a record whose
-    head is not an ``nn.Linear`` raises).  A comparison with Base raises a one-line ``ValueError`` when a
-    cut has no Base model.  Optional keys:
-
-    * ``cut["embeddings"] = {"train": parquet, "test": parquet}``: the EOS pipeline's embedding files of the
-      cut's Base extractor (``data/embeddings/<ds>/cut<c>/ce/{train,test}.parquet``).  A model whose network
-      file has the SHA-256 recorded in those files (``backbone_sha256``: Base, and DSM / EOS, which are
-      Base's extractor with a retrained head) takes its FE from them instead of recomputing them; their
-      ``sample_id`` and ``label`` must equal the cut's index files (checked).
-    * ``model["train_indices"]``: that model's own training index file (e.g. the Balanced model's balanced
-      draw); its "train" FE are then of those images.  Default: the cut's ``train_indices`` for every model.
+    Models ``base``, ``balanced``, ``ros``, ``remix``, ``dsm``, ``eos`` of a cut record ``{"dataset", "cut",
+    "title", "imbalance", "train_indices", "test_indices", "models": {model: {"train": parquet, "test":
+    parquet}}}``: each model's latents files (:mod:`pipeline_lib.latents`; Base, DSM and EOS share Base's one
+    extraction there), read, never recomputed from a network; whichever models are present are analysed
+    (LDAM's cosine head is not in these analyses and is ignored; a file whose head is not an ``nn.Linear``
+    raises).  A comparison with Base raises a one-line ``ValueError`` when a cut has no Base model.  The
+    ``sample_id`` and ``label`` of a latents file must equal the cut's index files (checked), or, for a model
+    with ``model["train_indices"]`` (the Balanced model's balanced draw), that file for the train split.
 
 Latent features (FE), weights and logits
     FE f(x) in R^64: the global-average-pooled, post-ReLU output of ``ResNetCifar.features`` (eval mode,
@@ -95,8 +89,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import analysis
-from .da_images import NAMES, _require_base, load_network_meta, minority_class, study
+from . import analysis, latents
+from . import embeddings as emb
+from .da_images import NAMES, _require_base, minority_class, study
 from .reports import _markdown
 from .tabular_reports import _bars, _fmt, _write_table
 
@@ -136,7 +131,7 @@ class LatentData:
     test_y: np.ndarray
     weight: np.ndarray
     bias: np.ndarray
-    source: str  # "parquet" or "network"
+    source: str  # the latents file of the train split
 
     @property
     def num_classes(self) -> int:
@@ -157,17 +152,6 @@ class LatentData:
         return self.logits(split).argmax(1)
 
 
-def linear_head(model) -> tuple[np.ndarray, np.ndarray]:
-    """(W (C, d), b (C,)) float64 of a network's ``nn.Linear`` head; any other head raises."""
-    import torch.nn as nn
-
-    head = model.head
-    if not isinstance(head, nn.Linear) or head.bias is None:
-        raise ValueError(f"the CE analyses need an nn.Linear head with bias, got {type(head).__name__} "
-                         "(LDAM's cosine head is not in these analyses)")
-    return (head.weight.detach().cpu().double().numpy().copy(), head.bias.detach().cpu().double().numpy().copy())
-
-
 def _index(path: str) -> tuple[np.ndarray, np.ndarray]:
     df = pd.read_csv(path, usecols=["sample_id", "label"])
     return df["sample_id"].to_numpy(np.int64), df["label"].to_numpy(np.int64)
@@ -178,60 +162,30 @@ def train_counts(cut: dict, num_classes: int) -> np.ndarray:
     return np.bincount(_index(cut["train_indices"])[1], minlength=num_classes)
 
 
-def _parquet_fe(path: str, ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    from . import embeddings as emb
-
-    df, _ = emb.read(path)
-    df = df[~df["is_synthetic"].to_numpy(bool)]
+def _latent_fe(path: str, ids: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, dict]:
+    df, meta = latents.read(path)
     if not (np.array_equal(df["sample_id"].to_numpy(np.int64), ids)
             and np.array_equal(df["label"].to_numpy(np.int64), labels)):
         raise ValueError(f"{path}: its sample_id / label do not match the cut's index file")
-    return emb.features(df).astype(np.float64)
+    return emb.features(df).astype(np.float64), meta
 
 
-def _parquet_sha(path: str) -> str | None:
-    from . import embeddings as emb
-
-    return emb.read(path)[1].get("backbone_sha256")
-
-
-def model_latents(cut: dict, models=MODELS, device: str = "cpu") -> dict[str, LatentData]:
-    """{model: :class:`LatentData`} for the ``models`` present in a cut record (in ``models`` order); see
-    the module notes for the record and when the FE come from the embedding Parquet files."""
-    from . import embeddings as emb
-    from .datasets import ImageArrays
-    from .training import pick_device, to_tensor
-
+def model_latents(cut: dict, models=MODELS) -> dict[str, LatentData]:
+    """{model: :class:`LatentData`} for the ``models`` present in a cut record (in ``models`` order), read
+    from their latents files (see the module notes)."""
     present = [m for m in models if m in cut["models"]]
     te_ids, te_y = _index(cut["test_indices"])
-    parquet = cut.get("embeddings") or {}
-    parquet_sha = _parquet_sha(parquet["train"]) if parquet else None
-    if parquet and _parquet_sha(parquet["test"]) != parquet_sha:
-        raise ValueError(f"{parquet['train']} and {parquet['test']} come from different backbones")
-    images, dev, shas, out = None, None, {}, {}
+    out = {}
     for m in present:
         record = cut["models"][m]
-        net, meta = load_network_meta(record)
-        weight, bias = linear_head(net)
-        tr_path = record.get("train_indices", cut["train_indices"])
-        tr_ids, tr_y = _index(tr_path)
-        if parquet_sha is not None and record["network"] not in shas:
-            shas[record["network"]] = emb.file_sha256(record["network"])
-        if parquet_sha is not None and shas[record["network"]] == parquet_sha and tr_path == cut["train_indices"]:
-            tr = _parquet_fe(parquet["train"], tr_ids, tr_y)
-            te = _parquet_fe(parquet["test"], te_ids, te_y)
-            source = "parquet"
-        else:
-            if images is None:
-                images, dev = ImageArrays.load(cut["images"]), pick_device(device)
-            net = net.to(dev)
-            tr = emb.extract(net, to_tensor(images.train_x[tr_ids], meta["mean"], meta["std"], dev))[0]
-            te = emb.extract(net, to_tensor(images.test_x[te_ids], meta["mean"], meta["std"], dev))[0]
-            tr, te, source = tr.astype(np.float64), te.astype(np.float64), "network"
+        tr_ids, tr_y = _index(record.get("train_indices", cut["train_indices"]))
+        tr, meta = _latent_fe(record["train"], tr_ids, tr_y)
+        te, _ = _latent_fe(record["test"], te_ids, te_y)
+        weight, bias = latents.linear_head(meta)
         if max(tr_y.max(initial=0), te_y.max(initial=0)) >= weight.shape[0]:
             raise ValueError(f"{cut['dataset']} cut {cut['cut']} {m}: labels exceed the head's "
                              f"{weight.shape[0]} classes")
-        out[m] = LatentData(m, tr, tr_y, te, te_y, weight, bias, source)
+        out[m] = LatentData(m, tr, tr_y, te, te_y, weight, bias, record["train"])
     return out
 
 
@@ -377,7 +331,7 @@ def frequency_magnitude_correlation(frequency, magnitude) -> float:
 
 # --- Fig. 1 ----------------------------------------------------------------------------------------------------
 
-def ce_count_frame(cuts: list[dict], bias: str = "predicted", instances: str = "correct", device: str = "cpu",
+def ce_count_frame(cuts: list[dict], bias: str = "predicted", instances: str = "correct",
                    models=FIG1_MODELS) -> pd.DataFrame:
     """One row per dataset (title) / cut / model / class: n_instances, mean_count, pct (= 100 mean_count / d),
     features (d), train_count."""
@@ -386,7 +340,7 @@ def ce_count_frame(cuts: list[dict], bias: str = "predicted", instances: str = "
     _, titles, _ = study(cuts)
     rows = []
     for cut in cuts:
-        for m, lat in model_latents(cut, models, device).items():
+        for m, lat in model_latents(cut, models).items():
             counts, _, p, _ = ce_needed_multiclass(lat.test_fe, lat.weight, lat.bias, lat.test_y, bias)
             means, n = class_mean_counts(counts, lat.test_y, p, lat.num_classes, instances)
             tc = train_counts(cut, lat.num_classes)
@@ -399,11 +353,10 @@ def ce_count_frame(cuts: list[dict], bias: str = "predicted", instances: str = "
                                        "features", "train_count", "bias", "instances"])
 
 
-def fig1_stage(cuts: list[dict], out_png: str, out_csv: str, *, bias: str = "predicted", instances: str = "correct",
-               device: str = "cpu") -> pd.DataFrame:
+def fig1_stage(cuts: list[dict], out_png: str, out_csv: str, *, bias: str = "predicted", instances: str = "correct") -> pd.DataFrame:
     """The Fig. 1 rule: percentage of CE needed per instance, per class (bars: mean over cuts), per data set,
     for Base, ROS, REMIX, DSM, EOS (those present); the CSV holds every cut's value."""
-    frame = ce_count_frame(cuts, bias, instances, device)
+    frame = ce_count_frame(cuts, bias, instances)
     if frame.empty:
         raise ValueError("fig1: none of Base, ROS, REMIX, DSM, EOS is in the records")
     which = "correctly classified" if instances == "correct" else "all"
@@ -414,8 +367,7 @@ def fig1_stage(cuts: list[dict], out_png: str, out_csv: str, *, bias: str = "pre
 
 # --- Fig. 5 ----------------------------------------------------------------------------------------------------
 
-def minority_magnitude_frame(cuts: list[dict], value: str = "ce", instances: str = "correct", split: str = "test",
-                             device: str = "cpu") -> pd.DataFrame:
+def minority_magnitude_frame(cuts: list[dict], value: str = "ce", instances: str = "correct", split: str = "test") -> pd.DataFrame:
     """One row per dataset (title) / cut / model / rank: the minority class's sorted mean magnitudes."""
     _check("value", value, VALUES)
     _check("split", split, SPLITS)
@@ -423,7 +375,7 @@ def minority_magnitude_frame(cuts: list[dict], value: str = "ce", instances: str
     _, titles, _ = study(cuts)
     rows = []
     for cut in cuts:
-        lats = model_latents(cut, ("base",) + FIG5_METHODS, device)
+        lats = model_latents(cut, ("base",) + FIG5_METHODS)
         if not lats:
             continue
         _require_base(lats, f"fig5: {cut['dataset']} cut {cut['cut']}")
@@ -442,12 +394,12 @@ def minority_magnitude_frame(cuts: list[dict], value: str = "ce", instances: str
 
 
 def fig5_stage(cuts: list[dict], out_png: str, out_csv: str, *, value: str = "ce", instances: str = "correct",
-               split: str = "test", device: str = "cpu") -> pd.DataFrame:
+               split: str = "test") -> pd.DataFrame:
     """The Fig. 5 rule: the minority class's 64 sorted magnitudes, one panel per data set (row) and method
     (column) with Base drawn in every panel; lines are the mean over cuts of each rank's value."""
     from .figures import _plt, _save
 
-    frame = minority_magnitude_frame(cuts, value, instances, split, device)
+    frame = minority_magnitude_frame(cuts, value, instances, split)
     if frame.empty:
         raise ValueError("fig5: no Base model in the records")
     datasets = list(dict.fromkeys(frame["dataset"]))
@@ -482,14 +434,14 @@ def fig5_stage(cuts: list[dict], out_png: str, out_csv: str, *, value: str = "ce
 
 # --- top-k share and frequency vs magnitude ---------------------------------------------------------------------
 
-def top_k_frame(cuts: list[dict], ks=(1, 3, 5, 10), instances: str = "correct", device: str = "cpu") -> pd.DataFrame:
+def top_k_frame(cuts: list[dict], ks=(1, 3, 5, 10), instances: str = "correct") -> pd.DataFrame:
     """Per dataset (title) / cut / model / class / k: n_instances, share, share_pos, spearman, spearman_needed."""
     _check("instances", instances, INSTANCES)
     ks = [int(k) for k in ks]
     _, titles, _ = study(cuts)
     rows = []
     for cut in cuts:
-        for m, lat in model_latents(cut, MODELS, device).items():
+        for m, lat in model_latents(cut, MODELS).items():
             counts, used, p, _ = ce_needed_multiclass(lat.test_fe, lat.weight, lat.bias)
             ce = classification_embeddings(lat.test_fe, lat.weight, p)
             needed = membership(used, ce.shape[1])
@@ -551,10 +503,9 @@ def table_topk_markdown(t: pd.DataFrame, instances: str = "correct") -> str:
         "of Fig. 1 (the authors' RQ3 frequency). n: instances per class (mean over cuts).\n")
 
 
-def table_topk_stage(cuts: list[dict], out_csv: str, out_md: str, ks=(1, 3, 5, 10), *, instances: str = "correct",
-                     device: str = "cpu") -> pd.DataFrame:
+def table_topk_stage(cuts: list[dict], out_csv: str, out_md: str, ks=(1, 3, 5, 10), *, instances: str = "correct") -> pd.DataFrame:
     """The top-k table rule: :func:`table_topk` of every model present, CSV + Markdown."""
-    per_cut = top_k_frame(cuts, ks, instances, device)
+    per_cut = top_k_frame(cuts, ks, instances)
     if per_cut.empty:
         raise ValueError("table_topk: none of Base, Balanced, ROS, REMIX, DSM, EOS is in the records")
     t = table_topk(per_cut)

@@ -3,9 +3,12 @@ short line on the console for what a user must see while the job runs (progress,
 a failure).  The full detail (tracebacks, every epoch) stays in the rule's log file."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
+
+from . import threads as _threads
 
 _CONSOLE = sys.__stderr__  # the terminal Snakemake shows, kept before setup() sends stderr to the log
 _TAG = {"rule": "pipeline"}
@@ -40,13 +43,13 @@ def setup(log_path: str | None, threads: int = 1, job: str | None = None) -> log
         sys.stdout = sys.stderr = fh
         sys.excepthook = _one_line_cause
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True)
-    # torch only where the job uses it (importing it costs seconds per job): set the thread count now if it
-    # is loaded, else through OMP_NUM_THREADS, which torch reads when a later import loads it
-    n = max(1, int(threads))
-    os.environ["OMP_NUM_THREADS"] = str(n)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(n)
-    return logging.getLogger("pipeline_lib")
+    # every thread pool (torch, OpenMP, BLAS) at the rule's threads, torch only where the job uses it
+    # (importing it costs seconds per job); the job's log ends with the threads each pool ended up with
+    n = _threads.pin(threads)
+    logger = logging.getLogger("pipeline_lib")
+    if log_path:
+        atexit.register(lambda: logger.info(f"threads {n}: {_threads.settings()}"))
+    return logger
 
 
 def job_tag(snakemake) -> str:

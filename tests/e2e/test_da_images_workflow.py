@@ -80,13 +80,35 @@ def test_models_setting_leaves_models_out(digits_run, tmp_path):
 
 
 
+def test_every_network_has_one_latents_job(tmp_path):
+    """snakemake latents: one latents job per network of the workflow (backbones incl. Table V's, heads,
+    pixel-space, GAN-balanced and Balanced backbones), none for a network twice."""
+    write_config(tmp_path, TINY)
+    plan = job_stats(run_snakemake(tmp_path, "-n", "latents").stdout)
+    assert plan["latents_from_embeddings"] == plan["train_backbone"] + plan["retrain_head"] + plan["tau_normalise"]
+    assert plan["latents_from_network"] == (plan["train_pixel_backbone"] + plan["train_gan_backbone"]
+                                            + plan["train_balanced_backbone"])
+
+
 def test_magnitude_and_fragility_analyses_reuse_the_models(digits_run):
     wd, _ = digits_run
     plan = job_stats(run_snakemake(wd, "-n", "magnitude_images", "fragility").stdout)
     assert set(plan) == {"magnitude_fig1_cnn_ce_needed", "magnitude_fig5_minority_magnitudes",
                          "magnitude_table_topk_ce_share", "fragility_top_features", "fragility_magnitude_match",
-                         "fragility_diversity", "magnitude_images", "fragility"}, plan  # nothing trained again
+                         "fragility_diversity", "magnitude_images", "fragility", "latents_from_embeddings",
+                         "latents_from_network"}, plan  # nothing trained again
+    # each network's latents once: Base, DSM, EOS from Base's one extraction, ROS, REMIX, Balanced a forward pass
+    assert plan["latents_from_embeddings"] == 3 * 2 and plan["latents_from_network"] == 3 * 2
     run_snakemake(wd, "--cores", "2", "magnitude_images", "fragility")
+    for folder in ("backbones/digits/cut0/ce", "heads/digits/cut0/ce/eos-k10", "balanced_backbones/digits/cut0"):
+        test = pd.read_parquet(wd / "data/latents" / folder / "test.parquet")
+        assert test.attrs["model"] == folder and test.attrs["class_names"] and "logit9" in test
+    base = pd.read_parquet(wd / "data/latents/backbones/digits/cut0/ce/train.parquet")
+    emb = pd.read_parquet(wd / "data/embeddings/digits/cut0/ce/train.parquet")
+    assert base.filter(like="f").equals(emb.filter(like="f")) and (base["pred"] == emb["pred"]).all()
+    # the analyses load no network (no torch import) and run on one thread
+    log = (wd / "logs/fragility_diversity/diversity.log").read_text()
+    assert "threads 1:" in log and "torch_intra_op" not in log
     fig1 = pd.read_csv(wd / "reports/magnitude/fig1.csv")
     assert set(fig1["model"]) == {"Base", "ROS", "REMIX", "DSM", "EOS"}
     assert fig1["pct"].dropna().between(0, 100).all() and fig1["pct"].notna().any()

@@ -8,6 +8,8 @@ import torch
 import torch.nn as nn
 
 from pipeline_lib import embeddings as emb
+from pipeline_lib import latents
+from pipeline_lib import da_images as di
 from pipeline_lib import magnitude_images as mi
 from pipeline_lib.datasets import ImageArrays
 from pipeline_lib.heads import save_head
@@ -68,9 +70,22 @@ def _indices(path, ids, labels):
     return str(path)
 
 
+def _latents(d, name, **kw):
+    """The latents files of one model, made by the latents stages (``images`` in kw: a forward pass)."""
+    out = {"train": str(d / f"{name}_train.parquet"), "test": str(d / f"{name}_test.parquet")}
+    if "images" in kw:
+        latents.from_network_stage(kw.pop("images"), kw.pop("train_indices"), kw.pop("test_indices"), kw.pop("network"),
+                                   out["train"], out["test"], dataset="toy", cut=0, model=name, device="cpu")
+    else:
+        latents.from_embeddings_stage(str(d / "train.parquet"), str(d / "test.parquet"), out["train"], out["test"],
+                                      model=name, **kw)
+    return out
+
+
 def make_cut(tmp_path, cut=0, with_ros=True, with_base=True):
-    """A cut whose Base / DSM / EOS FE are the hand-made ones (embedding Parquet files of Base's backbone) and,
-    with ``with_ros``, a ROS model with its own (random) network whose FE are computed from the images."""
+    """A cut whose Base / DSM / EOS FE are the hand-made ones (embedding Parquet files of Base's backbone, their
+    latents made from them) and, with ``with_ros``, a ROS model with its own (random) network whose latents
+    are a forward pass over the images."""
     d = tmp_path / f"cut{cut}"
     d.mkdir()
     rng = np.random.default_rng(cut)
@@ -86,17 +101,17 @@ def make_cut(tmp_path, cut=0, with_ros=True, with_base=True):
     sha = emb.file_sha256(base)
     for split, ids, y, level in (("train", train_ids, TRAIN_Y, TRAIN_LEVEL), ("test", test_ids, TEST_Y, TEST_LEVEL)):
         emb.write(str(d / f"{split}.parquet"), emb.make_frame(ids, y, np.full(len(y), -1), decisive_fe(y, level)),
-                  {"backbone_sha256": sha, "split": split})
-    models = {"dsm": {"network": base, "head": _head(d / "dsm.pt", w, b)},
-              "eos": {"network": base, "head": _head(d / "eos.pt", w, b)}}
+                  {"backbone_sha256": sha, "split": split, "class_names": ["c0", "c1", "c2"]})
+    files = {"images": str(d / "images.npz"), "train_indices": _indices(d / "train.csv", train_ids, TRAIN_Y),
+             "test_indices": _indices(d / "test.csv", test_ids, TEST_Y)}
+    models = {"dsm": _latents(d, "dsm", network=base, head=_head(d / "dsm.pt", w, b)),
+              "eos": _latents(d, "eos", network=base, head=_head(d / "eos.pt", w, b))}
     if with_base:
-        models["base"] = {"network": base}
+        models["base"] = _latents(d, "base", network=base)
     if with_ros:
-        models["ros"] = {"network": _backbone(d / "ros.pt", seed=1 + cut)[0]}
-    return {"dataset": "toy", "cut": cut, "title": "Toy", "imbalance": {"type": "exp", "ratio": 3},
-            "images": str(d / "images.npz"), "train_indices": _indices(d / "train.csv", train_ids, TRAIN_Y),
-            "test_indices": _indices(d / "test.csv", test_ids, TEST_Y),
-            "embeddings": {"train": str(d / "train.parquet"), "test": str(d / "test.parquet")}, "models": models}
+        models["ros"] = _latents(d, "ros", network=_backbone(d / "ros.pt", seed=1 + cut)[0], **files)
+    return {"dataset": "toy", "cut": cut, "title": "Toy", "imbalance": {"type": "exp", "ratio": 3}, **files,
+            "models": models}
 
 
 # --- the greedy count ------------------------------------------------------------------------------------------
@@ -212,39 +227,51 @@ def test_frequency_magnitude_correlation_constructed():
 
 # --- the loader --------------------------------------------------------------------------------------------------
 
-def test_model_latents_reads_parquet_for_base_extractor_and_computes_the_rest(tmp_path):
+def test_latents_files_and_model_latents(tmp_path):
     cut = make_cut(tmp_path)
-    cut["models"]["ldam"] = {"network": _backbone(tmp_path / "ldam.pt", normed_head=True)[0]}
+    d = tmp_path / "cut0"
+    ldam = _backbone(tmp_path / "ldam.pt", normed_head=True)[0]
+    cut["models"]["ldam"] = _latents(d, "ldam", network=ldam, images=cut["images"],
+                                     train_indices=cut["train_indices"], test_indices=cut["test_indices"])
     lats = mi.model_latents(cut)
     assert list(lats) == ["base", "ros", "dsm", "eos"]  # ldam is not in these analyses
-    for m in ("base", "dsm", "eos"):
-        assert lats[m].source == "parquet"
+    for m in ("base", "dsm", "eos"):  # Base's one extraction, unchanged, with each model's own head
         np.testing.assert_array_equal(lats[m].test_fe, decisive_fe(TEST_Y, TEST_LEVEL))
         np.testing.assert_array_equal(lats[m].train_y, TRAIN_Y)
-        np.testing.assert_allclose(lats[m].weight, decisive_head()[0], rtol=1e-6)
+        np.testing.assert_array_equal(lats[m].weight, decisive_head()[0].astype(np.float32))
+        df, meta = latents.read(cut["models"][m]["test"])
+        assert meta["model"] == m and meta["class_names"] == ["c0", "c1", "c2"] and meta["feature_dim"] == D
+        np.testing.assert_allclose(latents.logits(df), decisive_fe(TEST_Y, TEST_LEVEL) @ decisive_head()[0].T,
+                                   rtol=1e-6)
+        assert df["pred"].tolist() == TEST_Y.tolist()
+    # ROS: one forward pass of its own network, the features and logits of embeddings.extract
     ros = lats["ros"]
-    assert ros.source == "network"
-    net, _ = mi.load_network_meta(cut["models"]["ros"])
+    net, _ = di.load_network_meta({"network": str(d / "ros.pt")})
     images = ImageArrays.load(cut["images"])
     ids = pd.read_csv(cut["train_indices"])["sample_id"].to_numpy()
-    expected, pred = emb.extract(net, to_tensor(images.train_x[ids], [0.5], [0.25], "cpu"))
+    expected, pred, z = emb.extract(net, to_tensor(images.train_x[ids], [0.5], [0.25], "cpu"), with_logits=True)
     np.testing.assert_array_equal(ros.train_fe, expected.astype(np.float64))
     np.testing.assert_array_equal(ros.pred("train"), pred)
-    # without the Parquet files Base's FE are computed from its network
-    del cut["embeddings"]
-    assert mi.model_latents(cut, ("base",))["base"].source == "network"
+    df, meta = latents.read(cut["models"]["ros"]["train"])
+    np.testing.assert_array_equal(latents.logits(df), z)
+    assert df["sample_id"].tolist() == ids.tolist() and meta["backbone_sha256"] == emb.file_sha256(str(d / "ros.pt"))
+    # LDAM's cosine head: in the latents files, not in the CE analyses
     with pytest.raises(ValueError, match="nn.Linear"):
-        mi.linear_head(mi.load_network_meta(cut["models"]["ldam"])[0])
+        latents.linear_head(latents.read(cut["models"]["ldam"]["test"])[1])
+    with pytest.raises(ValueError, match="not a latents file"):
+        latents.read(str(d / "test.parquet"))
 
 
 def test_a_model_with_its_own_training_images(tmp_path):
     cut = make_cut(tmp_path, with_ros=False)
     ids, labels = np.array([0, 1, 2, 3, 4, 5]), np.array([0, 1, 2, 0, 1, 2])
-    cut["models"]["balanced"] = {"network": cut["models"]["base"]["network"],
-                                 "train_indices": _indices(tmp_path / "balanced.csv", ids, labels)}
+    own = _indices(tmp_path / "balanced.csv", ids, labels)
+    cut["models"]["balanced"] = {**_latents(tmp_path / "cut0", "balanced", network=str(tmp_path / "cut0" / "base.pt"),
+                                            images=cut["images"], train_indices=own,
+                                            test_indices=cut["test_indices"]), "train_indices": own}
     lat = mi.model_latents(cut, ("balanced",))["balanced"]
-    # the same network as Base, but other training images: FE computed from the network, not the Parquet file
-    assert lat.source == "network" and lat.train_y.tolist() == labels.tolist() and lat.train_fe.shape == (6, 64)
+    # the same network as Base, but other training images: the latents of those images
+    assert lat.train_y.tolist() == labels.tolist() and lat.train_fe.shape == (6, 64)
     assert lat.test_fe.shape == (9, 64)
 
 
@@ -256,11 +283,12 @@ def test_table_topk_leaves_out_undefined_cuts():
     assert row["share_mean"] == 0.5 and row["n_cuts"] == 1 and row["n_instances_mean"] == 2.0
 
 
-def test_model_latents_rejects_parquet_of_other_images(tmp_path):
+def test_model_latents_rejects_latents_of_other_images(tmp_path):
     cut = make_cut(tmp_path, with_ros=False)
-    df, meta = emb.read(cut["embeddings"]["test"])
+    path = cut["models"]["eos"]["test"]
+    df, meta = latents.read(path)
     df["sample_id"] = df["sample_id"][::-1].to_numpy()
-    emb.write(cut["embeddings"]["test"], df, meta)
+    latents.write(path, df, meta)
     with pytest.raises(ValueError, match="do not match"):
         mi.model_latents(cut)
 

@@ -1,6 +1,7 @@
 # CNN analyses of "The Hidden Influence of Latent Feature Magnitude" (reports/magnitude/fig1, fig5, table_topk)
 # and "Understanding CNN Fragility When Learning With Imbalanced Data" (reports/fragility/*) on the models of
-# the image study (workflow/rules/da_images.smk: Base, Balanced, ROS, REMIX, DSM, EOS, trained or imported).
+# the image study (workflow/rules/da_images.smk: Base, Balanced, ROS, REMIX, DSM, EOS, trained or imported),
+# read from their latents files (workflow/rules/latents.smk), never from the networks: numpy work, one thread.
 # One rule per artifact, named after it, with a script of the same name.  Helpers: common.smk.
 
 
@@ -18,13 +19,11 @@ rule magnitude_fig1_cnn_ce_needed:
     params:
         runs=da_runs_meta(),
         options=dict(bias=MAG["bias"], instances=MAG["instances"]),
-        device=cnn_device(),
         code=code("magnitude_fig1_cnn_ce_needed.py"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
     script:
         "../scripts/magnitude_fig1_cnn_ce_needed.py"
 
@@ -43,13 +42,11 @@ rule magnitude_fig5_minority_magnitudes:
     params:
         runs=da_runs_meta(),
         options=dict(value=MAG["value"], instances=MAG["instances"]),
-        device=cnn_device(),
         code=code("magnitude_fig5_minority_magnitudes.py"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
     script:
         "../scripts/magnitude_fig5_minority_magnitudes.py"
 
@@ -68,13 +65,11 @@ rule magnitude_table_topk_ce_share:
     params:
         runs=da_runs_meta(),
         options=dict(ks=list(MAG["ks"]), instances=MAG["instances"]),
-        device=cnn_device(),
         code=code("magnitude_table_topk_ce_share.py"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
     script:
         "../scripts/magnitude_table_topk_ce_share.py"
 
@@ -93,13 +88,11 @@ rule fragility_top_features:
     params:
         runs=da_runs_meta(),
         options=dict(k=FRAG["k"], split=FRAG["split"], instances=FRAG["instances"]),
-        device=cnn_device(),
         code=code("fragility_top_features.py"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
     script:
         "../scripts/fragility_top_features.py"
 
@@ -119,13 +112,11 @@ rule fragility_magnitude_match:
     params:
         runs=da_runs_meta(),
         options=dict(k=FRAG["k"]),
-        device=cnn_device(),
         code=code("fragility_magnitude_match.py"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
     script:
         "../scripts/fragility_magnitude_match.py"
 
@@ -144,13 +135,11 @@ rule fragility_diversity:
     params:
         runs=da_runs_meta(),
         options=dict(k=FRAG["k"], n_neighbors=FRAG["n_neighbors"], density=FRAG["density"], test_neighbours=FRAG["test_neighbours"]),
-        device=cnn_device(),
         code=code("fragility_diversity.py"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
     script:
         "../scripts/fragility_diversity.py"
 

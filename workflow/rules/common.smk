@@ -271,17 +271,18 @@ def tab_dir(kind, dataset, run):
     return f"data/tabular/{kind}/{dataset}/run{run}"
 
 
-def tab_training_set(wildcards):
-    """SVM / LG: Base and CS train on the split, the others on their augmented set.  The NN always reads
-    the split: it holds out its validation rows before augmenting (pipeline_lib.tabular.nn_training_set)."""
-    if wildcards.get("model", "nn") == "nn" or wildcards.method in ("base", "cs"):
-        return f"{tab_dir('splits', wildcards.tabular, wildcards.run)}/train.parquet"
-    return f"{tab_dir('augmented', wildcards.tabular, wildcards.run)}/{wildcards.method}.parquet"
+def tab_training_sets(wildcards):
+    """fit_sklearn_model's training sets ``train_<method>``: Base and CS train on the split, the others on their
+    augmented set.  (The NN always reads the split: it holds out its validation rows before augmenting,
+    pipeline_lib.tabular.nn_training_set.)"""
+    split, augmented = tab_dir("splits", wildcards.tabular, wildcards.run), tab_dir("augmented", wildcards.tabular, wildcards.run)
+    return {f"train_{m}": f"{split}/train.parquet" if m in ("base", "cs") else f"{augmented}/{m}.parquet"
+            for m in TAB_METHODS}
 
 
-def tab_nn_options(wildcards):
-    """The augmentation options of the NN's method (the ones augment_tabular uses), None for the others."""
-    return dict(TAB["oversampling"][wildcards.method]) if wildcards.method in NN_AUGMENTED else None
+def tab_nn_options():
+    """The augmentation options of each NN method (the ones augment_tabular uses), None for the others."""
+    return {m: dict(TAB["oversampling"][m]) if m in NN_AUGMENTED else None for m in TAB_METHODS}
 
 
 def tab_run(dataset, run):
@@ -518,23 +519,78 @@ FRAG_REPORT = "CNN Fragility (images)"
 CNN_MODELS = [m for m in ("base", "balanced", "ros", "remix", "dsm", "eos") if m in DA_MODELS]
 
 
+def latents_files(predictions):
+    """The latents files (workflow/rules/latents.smk) of the network whose test predictions are ``predictions``
+    (a backbone's: its test embeddings, data/embeddings/...; any other network's: its test_predictions.parquet):
+    data/latents/<the network's folder under data/>/{train,test}.parquet."""
+    kind, folder = os.path.dirname(predictions)[len("data/"):].split("/", 1)
+    folder = f"{'backbones' if kind == 'embeddings' else kind}/{folder}"
+    return {s: f"data/latents/{folder}/{s}.parquet" for s in ("train", "test")}
+
+
 def cnn_runs_input(wildcards):
     """Named inputs ``runs/<i>/...`` of every (data set, cut) of the image study for the Magnitude and
-    Fragility analyses: each model's network (and head), Balanced's own training draw, and the Base
-    embedding Parquet files (Base, DSM and EOS read their features from them)."""
+    Fragility analyses: each model's latents files and Balanced's own training draw."""
     runs = []
     for d, c in da_runs():
-        files = da_cut_files(d, c, CNN_MODELS, keys=("network", "head"))
+        files = da_cut_files(d, c, [], keys=())
+        files["models"] = {m: latents_files(da_model_files(d, c, m)["predictions"]) for m in CNN_MODELS}
         if "balanced" in CNN_MODELS:
             files["models"]["balanced"]["train_indices"] = f"data/balanced/{d}/cut{c}/train_indices.csv"
-        if "base" in CNN_MODELS:
-            files["embeddings"] = {s: f"data/embeddings/{d}/cut{c}/ce/{s}.parquet" for s in ("train", "test")}
         runs.append(files)
     return flatten({"runs": runs})
 
 
-def cnn_device():
-    return training_settings(config, DA_DATASETS[0])["device"]
+# --- latents of every network (workflow/rules/latents.smk, pipeline_lib.latents) -------------------------------
+
+LATENT_KINDS = {"embedding": r"(backbones/[^/]+/cut\d+/[^/]+|heads/[^/]+/cut\d+/[^/]+/[^/]+)",
+                "network": r"(pixel_backbones/[^/]+/cut\d+/[^/]+|balanced_backbones/[^/]+/cut\d+|gan_backbones/[^/]+/cut\d+/[^/]+/[^/]+)"}
+
+
+def _latent_net(wildcards):
+    """(kind, dataset, cut, rest) of a latents folder ``<kind>/<dataset>/cut<c>/<rest...>``."""
+    kind, dataset, cut, *rest = wildcards.net.split("/")
+    return kind, dataset, cut[len("cut"):], rest
+
+
+def latents_embedding_input(wildcards):
+    kind, dataset, cut, rest = _latent_net(wildcards)
+    run = f"{dataset}/cut{cut}/{rest[0]}"
+    files = {s: f"data/embeddings/{run}/{s}.parquet" for s in ("train", "test")}
+    files["network"] = f"data/backbones/{run}/backbone.pt"
+    if kind == "heads":
+        files["head"] = f"data/heads/{run}/{rest[1]}/head.pt"
+    return files
+
+
+def latents_network_input(wildcards):
+    kind, dataset, cut, rest = _latent_net(wildcards)
+    files = cut_files(dataset, cut)
+    if kind == "balanced_backbones":  # the Balanced model's train split: its own balanced draw
+        files["indices"] = f"data/balanced/{dataset}/cut{cut}/train_indices.csv"
+    return {**files, "network": f"data/{wildcards.net}/backbone.pt"}
+
+
+def latents_network_params(wildcards):
+    kind, dataset, cut, rest = _latent_net(wildcards)
+    return {"dataset": dataset, "cut": int(cut), "model": wildcards.net,
+            "loss": rest[1] if kind == "gan_backbones" else "ce",
+            "device": training_settings(config, dataset)["device"]}
+
+
+def all_latents():
+    """The latents files of every network of the workflow: the EOS pipeline's backbones and heads (Table II
+    methods, Tables III-V, the K sweep, the variants), its pixel-space and GAN-balanced backbones, the Table V
+    architectures and the models of the image study."""
+    preds = [f"data/embeddings/{d}/cut{c}/{l}/test.parquet" for d in DATASETS for c in CUTS for l in LOSSES]
+    preds += [head_predictions(d, c, l, method_folder(m)) for d in DATASETS for c in CUTS for l in LOSSES
+              for m in TABLE2_METHODS[1:]]
+    preds += [f"data/pixel_backbones/{d}/cut{c}/{m}/test_predictions.parquet" for d in DATASETS for c in CUTS
+              for m in PIXEL_METHODS]
+    for records in (table3_records(), table4_records(), table5_records(), pixel_eos_records(), variant_records()):
+        preds += [r["predictions"] for r in records]
+    preds += [da_model_files(d, c, m)["predictions"] for d, c in da_runs() for m in DA_RUN_MODELS]
+    return sorted({f for p in preds for f in latents_files(p).values()})
 
 
 # --- decoupling baselines beside Table II (config `baselines`; workflow/rules/head.smk, metrics.smk) --------

@@ -45,19 +45,21 @@ rule split_tabular:
         "../scripts/split_tabular.py"
 
 
+# Coarse jobs: one per run (and model), all methods in one process.  A job's fixed cost (a Python process,
+# Snakemake's preamble, pandas / scikit-learn / torch imports: 3-5 s) is larger than one method's fit (well
+# under a second for SVM / LG), and a per-method file cache buys nothing the user needs: every method's output
+# keeps its own file, and changing one method's options reruns the others of the run (seconds).
 rule augment_tabular:
     input:
         "data/tabular/splits/{tabular}/run{run}/train.parquet",
     output:
-        "data/tabular/augmented/{tabular}/run{run}/{method}.parquet",
-    wildcard_constraints:
-        method=_alternatives(AUGMENTED),
+        **{m: f"data/tabular/augmented/{{tabular}}/run{{run}}/{m}.parquet" for m in AUGMENTED},
     log:
-        "logs/augment_tabular/{tabular}_run{run}_{method}.log",
+        "logs/augment_tabular/{tabular}_run{run}.log",
     benchmark:
-        "benchmarks/augment_tabular/{tabular}_run{run}_{method}.tsv"
+        "benchmarks/augment_tabular/{tabular}_run{run}.tsv"
     params:
-        options=lambda wc: dict(TAB["oversampling"][wc.method]),
+        options={m: dict(TAB["oversampling"][m]) for m in AUGMENTED},
         seed=tab_seed,
         code=code("augment_tabular.py"),
     threads: 1
@@ -70,17 +72,18 @@ rule augment_tabular:
 
 rule fit_sklearn_model:
     input:
-        train=tab_training_set,
+        unpack(tab_training_sets),
         test="data/tabular/splits/{tabular}/run{run}/test.parquet",
     output:
-        model="data/tabular/models/{tabular}/run{run}/{model}/{method}/model.npz",
-        predictions="data/tabular/models/{tabular}/run{run}/{model}/{method}/test_predictions.parquet",
+        **{f"{m}_{f}": f"data/tabular/models/{{tabular}}/run{{run}}/{{model}}/{m}/{name}" for m in TAB_METHODS
+           for f, name in (("model", "model.npz"), ("predictions", "test_predictions.parquet"))},
     log:
-        "logs/fit_sklearn_model/{tabular}_run{run}_{model}_{method}.log",
+        "logs/fit_sklearn_model/{tabular}_run{run}_{model}.log",
     benchmark:
-        "benchmarks/fit_sklearn_model/{tabular}_run{run}_{model}_{method}.tsv"
+        "benchmarks/fit_sklearn_model/{tabular}_run{run}_{model}.tsv"
     params:
         settings=lambda wc: dict(TAB["svm" if wc.model == "svm_linear" else wc.model]),  # svm_linear: kernel forced
+        methods=list(TAB_METHODS),
         seed=tab_seed,
         code=code("fit_sklearn_model.py"),
     threads: 1
@@ -93,23 +96,23 @@ rule fit_sklearn_model:
 
 rule train_tabular_nn:
     input:
-        train=tab_training_set,
+        train="data/tabular/splits/{tabular}/run{run}/train.parquet",
         test="data/tabular/splits/{tabular}/run{run}/test.parquet",
     output:
-        model="data/tabular/models/{tabular}/run{run}/nn/{method}/model.pt",
-        predictions="data/tabular/models/{tabular}/run{run}/nn/{method}/test_predictions.parquet",
-        history="data/tabular/models/{tabular}/run{run}/nn/{method}/training_log.csv",
+        **{f"{m}_{f}": f"data/tabular/models/{{tabular}}/run{{run}}/nn/{m}/{name}" for m in TAB_METHODS
+           for f, name in (("model", "model.pt"), ("predictions", "test_predictions.parquet"),
+                           ("history", "training_log.csv"))},
     log:
-        "logs/train_tabular_nn/{tabular}_run{run}_{method}.log",
+        "logs/train_tabular_nn/{tabular}_run{run}.log",
     benchmark:
-        "benchmarks/train_tabular_nn/{tabular}_run{run}_{method}.tsv"
+        "benchmarks/train_tabular_nn/{tabular}_run{run}.tsv"
     params:
         settings=dict(TAB["nn"]),
-        options=tab_nn_options,
+        options=tab_nn_options(),
         remix_alpha=TAB["oversampling"]["remix"]["alpha"],
         seed=tab_seed,
         code=code("train_tabular_nn.py"),
-    threads: 1  # a 4-layer MLP on a few thousand rows: one core each, jobs in parallel
+    threads: 1  # a 4-layer MLP on a few thousand rows: one core each, runs in parallel
     resources:
         mem_mb=2000,
         runtime=60,

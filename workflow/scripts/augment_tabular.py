@@ -1,7 +1,8 @@
-"""Shim for rule augment_tabular: a real-space oversampler on one run's training split."""
+"""Shim for rule augment_tabular: the real-space oversamplers on one run's training split, one file each."""
 from pipeline_lib import runlog, tabular
 
 log = runlog.start(snakemake)
 p = snakemake.params
-tabular.augment_stage(snakemake.input[0], snakemake.output[0], method=snakemake.wildcards.method,
-                      options=p.options, seed=p.seed, log=log.info)
+for method, options in p.options.items():
+    tabular.augment_stage(snakemake.input[0], snakemake.output[method], method=method, options=options, seed=p.seed,
+                          log=log.info)

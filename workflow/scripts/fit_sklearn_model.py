@@ -1,7 +1,8 @@
-"""Shim for rule fit_sklearn_model: SVM or LG on one run's (augmented) training set."""
+"""Shim for rule fit_sklearn_model: SVM or LG on one run's (augmented) training set of every method."""
 from pipeline_lib import runlog, tabular
 
 log = runlog.start(snakemake)
 i, o, p, wc = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
-tabular.fit_sklearn_stage(i.train, i.test, o.model, o.predictions, model=wc.model, method=wc.method,
-                          settings=p.settings, seed=p.seed, log=log.info)
+for method in p.methods:
+    tabular.fit_sklearn_stage(i[f"train_{method}"], i.test, o[f"{method}_model"], o[f"{method}_predictions"],
+                              model=wc.model, method=method, settings=p.settings, seed=p.seed, log=log.info)

@@ -4,4 +4,4 @@ from pipeline_lib import fragility, namedfiles, runlog
 runlog.start(snakemake)
 o, p = snakemake.output, snakemake.params
 cuts = namedfiles.runs(snakemake.input, p.runs)
-fragility.top_features_stage(cuts, o.csv, o.md, **p.options, device=p.device)
+fragility.top_features_stage(cuts, o.csv, o.md, **p.options)

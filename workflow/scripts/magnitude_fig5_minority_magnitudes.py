@@ -4,4 +4,4 @@ from pipeline_lib import magnitude_images, namedfiles, runlog
 runlog.start(snakemake)
 o, p = snakemake.output, snakemake.params
 cuts = namedfiles.runs(snakemake.input, p.runs)
-magnitude_images.fig5_stage(cuts, o.png, o.csv, **p.options, device=p.device)
+magnitude_images.fig5_stage(cuts, o.png, o.csv, **p.options)
