@@ -30,7 +30,7 @@ from pathlib import Path
 PACKAGE = "pipeline_lib"
 # modules that cannot change what a rule writes (log set-up, this hashing): left out of every hash, so that
 # editing them does not rerun the whole workflow; matched by the module's last name, wherever it lives
-NOT_HASHED = frozenset({"runlog", "codehash", "orphans"})
+NOT_HASHED = frozenset({"runlog", "codehash", "orphans", "threads"})
 
 
 def _package_dir() -> Path:
