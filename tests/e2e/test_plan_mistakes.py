@@ -8,7 +8,7 @@ import yaml
 
 from conftest import REPO, run_snakemake
 from pipeline_lib.config import ConfigError, check_duplicate_keys, check_table4_k, validate
-from test_config import SCHEMA, default_config, one_dataset, plan_error, planned
+from unit.test_config import SCHEMA, default_config, one_dataset, plan_error, planned
 
 
 def test_a_checkpoint_under_a_cut_not_in_cuts_stops_the_plan():
