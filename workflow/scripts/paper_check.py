@@ -7,4 +7,5 @@ runlog.start(snakemake)
 p = snakemake.params
 paper_check.scorecard_stage({key: snakemake.input[key] for key in p.tables},
                             os.path.dirname(snakemake.input.published[0]), p.settings, snakemake.output.csv,
-                            snakemake.output.md, titles=p.titles)
+                            snakemake.output.md, titles=p.titles, cut_metrics=list(snakemake.input.cut_metrics),
+                            eos_k=p.eos_k, **p.check)
