@@ -589,3 +589,38 @@ def test_print_irregularities_are_noted(published):
     assert set(marks["table"]) == {"table4"} and len(marks) == 4
     flagged = published[published["note"].str.contains(pc.IRREGULAR)]
     assert (flagged["paper"] + flagged["table"]).nunique() == 6
+
+
+def test_study_tables_compare_the_configured_cut(tmp_path):
+    """EOS Tables III, IV, V and §V-E3 hold means only: the study records of the configured cut give the
+    cut's own value (through each table's stage and adapter, so the keys are the reports')."""
+    from pipeline_lib import eos_studies as es
+    from pipeline_lib.metrics import prediction_metrics
+
+    files = {c: _predictions(tmp_path, c) for c in (0, 1)}
+    t3 = [dict(dataset="digits", loss="ce", cut=c, method=me, predictions=files[c]) for me in ("gamo", "eos")
+          for c in (0, 1)]
+    es.table3_stage(t3, str(tmp_path / "t3.csv"), str(tmp_path / "t3.md"), titles={"digits": "Digits"}, k=10)
+    cut0 = [dict(r, table="eos_table3") for r in t3 if r["cut"] == 0]
+    cut0 += [dict(dataset="digits", cut=0, k=50, predictions=files[0], table="eos_table4"),
+             dict(dataset="digits", cut=0, arch="wrn16_2", method="eos", predictions=files[0], table="eos_table5"),
+             dict(dataset="digits", cut=0, space="pixel", predictions=files[0], table="eos_pixel")]
+    got = pc.study_cut_values(cut0, eos_k=10)
+    m = prediction_metrics(files[0])
+    want = {"bac": m["bac"], "gm": m["gm_authors"], "fm": m["fm_authors"]}
+    assert len(got) == 5 * 3 and (got["cut_value"] == got["metric"].map(want)).all()
+    keys = set(zip(got["table"], got["model"], got["method"], got["k"]))
+    assert keys == {("table3", "", "gamo", ""), ("table3", "", "eos", ""), ("table4", "", "eos", "50"),
+                    ("table5", "wideresnet", "eos", "10"), ("pixel", "", "pre_eos", "")}
+    with pytest.raises(ValueError, match="several cuts"):
+        pc.study_cut_values([dict(r, table="eos_table3") for r in t3])
+    with pytest.raises(ValueError, match="eos_table2"):
+        pc.study_cut_values([dict(cut0[0], table="eos_table2")])
+    card = pc.scorecard_stage({"eos_table3": str(tmp_path / "t3.csv")}, RESOURCES, SETTINGS,
+                              str(tmp_path / "c.csv"), str(tmp_path / "c.md"), titles={"digits": "Digits"},
+                              cut_records=cut0[:2])
+    row = card[(card["table"] == "table3") & (card["run_dataset"] == "digits") & (card["method"] == "eos")
+               & (card["metric"] == "bac")].iloc[0]
+    mean = pd.read_csv(tmp_path / "t3.csv").query("method == 'eos' and metric == 'bac'")["mean"].iloc[0]
+    assert (row["aggregation"], row["other_aggregation"]) == ("cut 0", "mean of 2 cuts")
+    assert row["reproduced"] == pytest.approx(m["bac"]) and row["other"] == pytest.approx(mean)

@@ -57,15 +57,26 @@ Reproduced numbers (the ``reproduced`` frame of :func:`scorecard`)
     (sample sd, NaN for one cut or when the report has none), ``n_cuts`` (NaN when unknown).  Empty key =
     "" (``k`` as an integer string).  A metric must carry the paper's definition: the adapters map
     ``gm_authors`` / ``GM`` -> gm and ``fm_authors`` / ``FM`` -> fm and drop the conventional ``gm``,
-    ``fm``, ``GMrec``, ``acc`` of image runs (:data:`METRIC_MAP`, :data:`NOT_PAPER`).
+    ``fm``, ``GMrec``, ``acc`` of image runs (:data:`METRIC_MAP`, :data:`NOT_PAPER`).  ``cut_value``: the
+    value of the configured cut alone where known (EOS Tables I, II: from the per-cut metrics,
+    :func:`cut_values`; Tables III, IV, V, §V-E3: :func:`study_cut_values`); ``run_k``: the EOS K the run
+    used where K is a setting rather than a key (EOS Tables II, III, V; the paper's is 10).
 
 Settings (``settings`` of :func:`scorecard`)
-    ``{run data set: {"paper_dataset": str, "match": bool, "why": str, "tables": {key: {...}}}}``: which
-    paper data set a run data set stands for and whether it is the paper's setting (data, scale,
-    protocol); ``tables`` (optional) overrides match / why / paper_dataset for one table key such as
-    ``"eos_table5"``.  A run data set missing from settings is an error.  A reproduced "average" row (DA
-    Tables IX-XI) matches the paper's setting only if the run data sets of that table all match it and
-    cover every data set the paper averaged.
+    ``{run data set: {"paper_dataset": str, "match": bool, "why": str, "authors": [model, ...],
+    "tables": {key: {...}}}}``: which paper data set a run data set stands for and whether it is the
+    paper's setting (data, scale, protocol); ``authors``: the models imported from the authors' published
+    networks for every cut (``datasets.<d>.checkpoints``); ``tables`` (optional) overrides match / why /
+    paper_dataset for one table key such as ``"eos_table5"``.  A run data set missing from settings is an
+    error.  A reproduced "average" row (DA Tables IX-XI) matches the paper's setting only if the run data
+    sets of that table all match it and cover every data set the paper averaged.
+
+The card (:func:`scorecard`, columns :data:`CARD_COLUMNS`)
+    reproduced = the value of the paper's own aggregation (:func:`aggregate`: EOS tables one cut, DA tables
+    the mean over cuts / splits), other = the other; a status with its reason per row (:func:`row_status`:
+    not comparable, authors' networks, matches setting, stand-in, not run) and a verdict per judged number
+    (:func:`verdict`: agrees within the print rounding, within noise, differs); :func:`summary` counts
+    them per table, status and run.  The user's guide is docs/scorecard.md.
 
 Table keys (:data:`ADAPTERS`, the keys of ``report_csvs`` in :func:`scorecard_stage`)
     eos_table1 (reports.table1 csv), eos_table2 (reports.table2 csv), eos_table3, eos_table4, eos_table5,
@@ -789,6 +800,46 @@ def _with_cut_values(rep: pd.DataFrame, cuts: pd.DataFrame) -> pd.DataFrame:
     return rep
 
 
+def study_cut_values(records: list[dict], eos_k=PAPER_K) -> pd.DataFrame:
+    """EOS Tables III, IV, V and §V-E3 at one cut (their reports hold means only): study records
+    (:mod:`pipeline_lib.eos_studies`, each with ``table``: eos_table3, eos_table4, eos_table5 or eos_pixel)
+    of the configured cut alone, through each table's own stage and adapter.  Columns: :data:`KEYS`,
+    cut_value (``dataset``: the run data set's name)."""
+    import tempfile
+
+    from . import eos_studies as es
+
+    stages = {"eos_table3": lambda r, c, m: es.table3_stage(r, c, m, titles={}, k=eos_k),
+              "eos_table4": lambda r, c, m: es.table4_stage(r, c, m, titles={}, table2_k=eos_k),
+              "eos_table5": lambda r, c, m: es.table5_stage(r, c, m, titles={}, k=eos_k),
+              "eos_pixel": lambda r, c, m: es.pixel_eos_stage(r, c, m, titles={})}
+    unknown = {r.get("table") for r in records} - set(stages)
+    if unknown:
+        raise ValueError(f"study records of tables {sorted(map(str, unknown))}; known: {', '.join(stages)}")
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, stage in stages.items():
+            recs = [{k: v for k, v in r.items() if k != "table"} for r in records if r["table"] == key]
+            if len({r["cut"] for r in recs}) > 1:
+                raise ValueError(f"{key}: study records of several cuts; give those of one cut")
+            if recs:
+                frames.append(ADAPTERS[key](stage(recs, f"{tmp}/{key}.csv", f"{tmp}/{key}.md")))
+    if not frames:
+        return pd.DataFrame(columns=KEYS + ["cut_value"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[KEYS].assign(cut_value=out["value"].to_numpy())
+
+
+def _fill_cut_values(rep: pd.DataFrame, cuts: pd.DataFrame) -> pd.DataFrame:
+    """cut_value from ``cuts`` (:func:`study_cut_values`) where a row has none yet."""
+    if not len(cuts) or not len(rep):
+        return rep
+    found = rep[KEYS].merge(_normalise(cuts.assign(value=0.0), KEYS + ["cut_value"]), on=KEYS, how="left")
+    rep = rep.copy()
+    rep["cut_value"] = rep["cut_value"].fillna(pd.Series(found["cut_value"].to_numpy(), index=rep.index))
+    return rep
+
+
 def _results(entries, titles: dict, known, eos_cut: int, settings: dict) -> list[pd.DataFrame]:
     """Rows of committed result files (config paper_check.results): each a report CSV of one table key, its
     data sets the papers' own (names or titles), status matches setting (unless a table or column rule says
@@ -821,13 +872,14 @@ def _results(entries, titles: dict, known, eos_cut: int, settings: dict) -> list
 
 
 def scorecard_stage(report_csvs: dict[str, str], resources_dir, settings: dict, out_csv: str, out_md: str,
-                    titles: dict | None = None, *, cut_metrics=(), eos_cut: int = 0, eos_k=PAPER_K,
-                    tolerance: float = 0.0, results=()) -> pd.DataFrame:
+                    titles: dict | None = None, *, cut_metrics=(), cut_records=(), eos_cut: int = 0,
+                    eos_k=PAPER_K, tolerance: float = 0.0, results=()) -> pd.DataFrame:
     """Read every report CSV of ``report_csvs`` ({table key: path}; keys :data:`ADAPTERS`; a key left
     out or mapped to None = not run) through its adapter, map displayed titles back to data set names
     (``titles``: {name: title}, as the rules pass them), add the value of cut ``eos_cut`` to EOS Tables I
-    and II from ``cut_metrics`` (:func:`cut_values`), the K of Table II's EOS runs (``eos_k``) and the rows
-    of committed result files (``results``, :func:`_results`), build :func:`scorecard` against
+    and II from ``cut_metrics`` (:func:`cut_values`) and to EOS Tables III, IV, V and §V-E3 from the study
+    records of that cut ``cut_records`` (:func:`study_cut_values`), the K of Table II's EOS runs (``eos_k``)
+    and the rows of committed result files (``results``, :func:`_results`), build :func:`scorecard` against
     :func:`load_published` and write it as CSV and Markdown."""
     unknown = set(report_csvs) - set(ADAPTERS)
     if unknown:
@@ -845,6 +897,7 @@ def scorecard_stage(report_csvs: dict[str, str], resources_dir, settings: dict, 
         reproduced["dataset"] = reproduced["dataset"].map(lambda d: names.get(d, d))
     if len(reproduced):
         reproduced = _with_cut_values(reproduced, cut_values(cut_metrics, eos_cut))
+        reproduced = _fill_cut_values(reproduced, study_cut_values(list(cut_records), eos_k))
         two = (reproduced["paper"] == "eos") & (reproduced["table"] == "table2") & (reproduced["method"] == "eos")
         reproduced.loc[two, "run_k"] = _key_str(eos_k)
     settings = dict(settings)
