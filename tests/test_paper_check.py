@@ -492,6 +492,8 @@ def test_authors_networks_rows_and_summary(published):
                              sd=0.01, n_cuts=3, cut_value=v + 0.02))
     rows.append(dict(paper="da", table="table8", dataset="cifar10", method="ros", metric="weight_change", value=3.703,
                      sd=0.2, n_cuts=3))
+    rows.append(dict(paper="da", table="table11", dataset="cifar10", method="eos", metric="overlap",
+                     value=0.7514 + 0.005, sd=0.01, n_cuts=3))
     for metric, cut0, mean in (("bac", 0.7256, 0.7232), ("gm", 0.8387, 0.837), ("fm", 0.7246, 0.72)):
         rows.append(dict(paper="eos", table="table2", dataset="cifar10", loss="ce", method="baseline", metric=metric,
                          value=mean, sd=0.002, n_cuts=3, cut_value=cut0))
@@ -506,6 +508,8 @@ def test_authors_networks_rows_and_summary(published):
     assert t5.loc[("ldam", "bac"), "verdict"] == pc.DIFFERS and t5.loc[("balanced", "bac"), "verdict"] == pc.AGREES
     t8 = card[(card["table"] == "table8") & (card["dataset"] == "cifar10") & (card["method"] == "ros")].iloc[0]
     assert t8["status"] == pc.AUTHORS and t8["verdict"] == pc.DIFFERS and "3.703" in t8["note"]
+    t11 = card[(card["table"] == "table11") & (card["dataset"] == "cifar10") & (card["method"] == "eos")].iloc[0]
+    assert t11["status"] == pc.AUTHORS and t11["verdict"] == pc.NOISE  # 0.005 off, within the cut-to-cut sd
     base = card[(card["paper"] == "eos") & (card["table"] == "table2") & (card["method"] == "baseline")
                 & (card["loss"] == "ce") & (card["dataset"] == "cifar10")]
     assert (base["status"] == pc.AUTHORS).all() and (base["verdict"] == pc.AGREES).all()
