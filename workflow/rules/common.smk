@@ -647,7 +647,7 @@ def paper_cut_records():
     """The study records of EOS Tables III, IV, V and §V-E3 at the configured cut, each with its table key
     (their reports hold means only; the scorecard compares that cut)."""
     tables, cut = config["paper_check"]["tables"], str(config["paper_check"]["eos_cut"])
-    studies = {"eos_table3": lambda: table3_records(), "eos_table4": table4_records, "eos_table5": table5_records,
+    studies = {"eos_table3": table3_records, "eos_table4": table4_records, "eos_table5": table5_records,
                "eos_pixel": pixel_eos_records}
     return [{**r, "table": key} for key, records in studies.items() if key in tables for r in records()
             if str(r["cut"]) == cut]
