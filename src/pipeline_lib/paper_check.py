@@ -31,8 +31,10 @@ Published numbers (``workflow/resources/paper_<paper>_<table>.csv``, read by :fu
         value    the number as printed (".7581" -> 0.7581)
         note     irregularities of the print (typos, rank marks, disagreements between tables)
 
-    ``paper_eos_table2.csv`` keeps its older wide layout (dataset, loss, method, bac, gm, fm; read by
-    benchmarks/gpu_check.py); :func:`load_published` melts it into the schema above.
+    ``paper_eos_table2.csv`` keeps its older wide layout (dataset, loss, method, bac, gm, fm, note; read by
+    benchmarks/gpu_check.py); :func:`load_published` melts it into the schema above (a note starting
+    "bac: ", "gm: " or "fm: " goes to that cell only).  ``decimals``: the digits after the point as printed
+    (the print rounding of a verdict).
 
 GM and FM: which definition the published numbers are
     The EOS paper's GM is imbalanced-learn's ``geometric_mean_score(average="macro")`` =
@@ -55,15 +57,26 @@ Reproduced numbers (the ``reproduced`` frame of :func:`scorecard`)
     (sample sd, NaN for one cut or when the report has none), ``n_cuts`` (NaN when unknown).  Empty key =
     "" (``k`` as an integer string).  A metric must carry the paper's definition: the adapters map
     ``gm_authors`` / ``GM`` -> gm and ``fm_authors`` / ``FM`` -> fm and drop the conventional ``gm``,
-    ``fm``, ``GMrec``, ``acc`` of image runs (:data:`METRIC_MAP`, :data:`NOT_PAPER`).
+    ``fm``, ``GMrec``, ``acc`` of image runs (:data:`METRIC_MAP`, :data:`NOT_PAPER`).  ``cut_value``: the
+    value of the configured cut alone where known (EOS Tables I, II: from the per-cut metrics,
+    :func:`cut_values`; Tables III, IV, V, §V-E3: :func:`study_cut_values`); ``run_k``: the EOS K the run
+    used where K is a setting rather than a key (EOS Tables II, III, V; the paper's is 10).
 
 Settings (``settings`` of :func:`scorecard`)
-    ``{run data set: {"paper_dataset": str, "match": bool, "why": str, "tables": {key: {...}}}}``: which
-    paper data set a run data set stands for and whether it is the paper's setting (data, scale,
-    protocol); ``tables`` (optional) overrides match / why / paper_dataset for one table key such as
-    ``"eos_table5"``.  A run data set missing from settings is an error.  A reproduced "average" row (DA
-    Tables IX-XI) matches the paper's setting only if the run data sets of that table all match it and
-    cover every data set the paper averaged.
+    ``{run data set: {"paper_dataset": str, "match": bool, "why": str, "authors": [model, ...],
+    "tables": {key: {...}}}}``: which paper data set a run data set stands for and whether it is the
+    paper's setting (data, scale, protocol); ``authors``: the models imported from the authors' published
+    networks for every cut (``datasets.<d>.checkpoints``); ``tables`` (optional) overrides match / why /
+    paper_dataset for one table key such as ``"eos_table5"``.  A run data set missing from settings is an
+    error.  A reproduced "average" row (DA Tables IX-XI) matches the paper's setting only if the run data
+    sets of that table all match it and cover every data set the paper averaged.
+
+The card (:func:`scorecard`, columns :data:`CARD_COLUMNS`)
+    reproduced = the value of the paper's own aggregation (:func:`aggregate`: EOS tables one cut, DA tables
+    the mean over cuts / splits), other = the other; a status with its reason per row (:func:`row_status`:
+    not comparable, authors' networks, matches setting, stand-in, not run) and a verdict per judged number
+    (:func:`verdict`: agrees within the print rounding, within noise, differs); :func:`summary` counts
+    them per table, status and run.  The user's guide is docs/scorecard.md.
 
 Table keys (:data:`ADAPTERS`, the keys of ``report_csvs`` in :func:`scorecard_stage`)
     eos_table1 (reports.table1 csv), eos_table2 (reports.table2 csv), eos_table3, eos_table4, eos_table5,
@@ -82,12 +95,19 @@ import numpy as np
 import pandas as pd
 
 KEYS = ["paper", "table", "dataset", "model", "loss", "method", "k", "metric"]
-PUBLISHED_COLUMNS = KEYS + ["value", "note"]
-REPRODUCED_COLUMNS = KEYS + ["value", "sd", "n_cuts"]
+PUBLISHED_COLUMNS = KEYS + ["value", "decimals", "note"]
+REPRODUCED_COLUMNS = KEYS + ["value", "sd", "n_cuts", "cut_value", "run_k"]
 CARD_COLUMNS = ["paper", "table", "dataset", "run_dataset", "model", "loss", "method", "k", "metric",
-                "published", "reproduced", "sd", "n_cuts", "difference", "status", "setting", "note"]
-MATCH, STAND_IN, NOT_RUN = "matches setting", "stand-in", "not run"
-STATUSES = (MATCH, STAND_IN, NOT_RUN)
+                "published", "reproduced", "aggregation", "other", "other_aggregation", "sd", "n_cuts",
+                "difference", "verdict", "status", "reason", "note"]
+AUTHORS, MATCH, STAND_IN = "authors' networks", "matches setting", "stand-in"
+NOT_COMPARABLE, NOT_RUN = "not comparable", "not run"
+STATUSES = (AUTHORS, MATCH, STAND_IN, NOT_COMPARABLE, NOT_RUN)
+AGREES, NOISE, DIFFERS = "agrees", "within noise", "differs"
+VERDICTS = (AGREES, NOISE, DIFFERS)
+RATE_METRICS = {"bac", "gm", "fm", "overlap"}  # the metrics a stated tolerance applies to
+PAPER_K = "10"  # the EOS paper's K of Tables II, III and V (Table IV: its K = 10 rows repeat Table II)
+K_SETTING = {("eos", "table2"), ("eos", "table3"), ("eos", "table5")}
 AVERAGE = "average"
 
 METRIC_MAP = {"bac": "bac", "BAC": "bac", "gm_authors": "gm", "GM": "gm", "fm_authors": "fm", "FM": "fm"}
@@ -117,8 +137,6 @@ TABLE_TITLES = {
     ("da", "table10"): "Table X: NN: overlap of top-10 features with and without DA",
     ("da", "table11"): "Table XI: CNN: overlap of top-10 % salient pixels with and without DA",
 }
-TABLE_NOTES = {("eos", "runtime"): "Wall-clock minutes depend on the hardware (the paper does not name its own): "
-                                   "compare the ratio, not the difference."}
 _PAPER_ORDER = {"eos": 0, "da": 1}
 _TABLE_ORDER = {"pixel": 100, "runtime": 101}
 
@@ -143,7 +161,20 @@ def _normalise(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if c not in df:
             df[c] = np.nan
     df["value"] = pd.to_numeric(df["value"])
+    if "run_k" in columns:
+        df["run_k"] = df["run_k"].map(_key_str)
+    if "decimals" in columns and df["decimals"].isna().any():  # a frame not read by load_published
+        df["decimals"] = df["decimals"].fillna(df["value"].map(_decimals))
     return df[columns].reset_index(drop=True)
+
+
+def _decimals(v) -> int:
+    """Digits after the point of a number as printed ("0.8910" -> 4; a float: its shortest repr)."""
+    s = v if isinstance(v, str) else repr(float(v))
+    s = s.strip()
+    if "e" in s.lower():
+        return 6
+    return len(s.split(".")[1]) if "." in s and not s.endswith(".0") else 0
 
 
 def _table_rank(table: str) -> int:
@@ -162,12 +193,16 @@ def _read_published(path: Path) -> pd.DataFrame:
         df = df.reset_index(names="_row").melt(id_vars=["_row"] + ids, value_vars=["bac", "gm", "fm"],
                                                var_name="metric", value_name="value")
         df = df.sort_values("_row", kind="stable").drop(columns="_row")  # row by row: bac, gm, fm
+        if "note" in df:  # a note "<metric>: ..." belongs to that metric's cell only
+            own = df["note"].str.extract(r"^(bac|gm|fm): (.*)$")
+            df["note"] = np.where(own[0].isna(), df["note"], np.where(own[0] == df["metric"], own[1], ""))
         df["paper"], df["table"] = m.group(1), m.group(2)
-    missing = set(PUBLISHED_COLUMNS) - set(df.columns) - {"note", "model", "loss", "k", "method"}
+    missing = set(PUBLISHED_COLUMNS) - set(df.columns) - {"note", "model", "loss", "k", "method", "decimals"}
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
     if "note" not in df:
         df["note"] = ""
+    df["decimals"] = df["value"].map(_decimals)
     out = _normalise(df, PUBLISHED_COLUMNS)
     out["note"] = out["note"].fillna("").astype(str)
     return out
@@ -277,6 +312,25 @@ def from_tidy(df: pd.DataFrame, paper: str, table: str, metric_map: dict | None 
                         loss=r.get("loss", ""), method=r.get("method", ""), k=r.get("k", ""), metric=metric,
                         value=_num(r[value]), sd=_num(r.get("sd")), n_cuts=_num(r.get(n))))
     return _rows(out)
+
+
+def _k_as_setting(rep: pd.DataFrame) -> pd.DataFrame:
+    """EOS Tables III and V: the report's K is the run's setting (``run_k``, checked against the paper's
+    K = 10), not a key: the published key is Table V's EOS rows' 10 and no K in Table III."""
+    rep = rep.copy()
+    rep["run_k"] = rep["k"]
+    rep["k"] = [PAPER_K if t == "table5" and m == "eos" else "" for t, m in zip(rep["table"], rep["method"])]
+    return rep
+
+
+def from_table3(df: pd.DataFrame) -> pd.DataFrame:
+    """EOS Table III from ``eos_studies.table3_stage`` (:func:`from_tidy`; its ``k`` is the EOS rows' K)."""
+    return _k_as_setting(from_tidy(df, "eos", "table3"))
+
+
+def from_table5(df: pd.DataFrame) -> pd.DataFrame:
+    """EOS Table V from ``eos_studies.table5_stage`` (:func:`from_tidy`; its ``k`` is the EOS rows' K)."""
+    return _k_as_setting(from_tidy(df, "eos", "table5"))
 
 
 PRE_PROCESSING = ("pixel_smote", "pixel_bsmote", "pixel_balsvm")
@@ -403,9 +457,9 @@ def from_da_table11(df: pd.DataFrame) -> pd.DataFrame:
 
 ADAPTERS = {
     "eos_table1": from_table1, "eos_table2": from_table2,
-    "eos_table3": functools.partial(from_tidy, paper="eos", table="table3"),
+    "eos_table3": from_table3,
     "eos_table4": functools.partial(from_tidy, paper="eos", table="table4"),
-    "eos_table5": functools.partial(from_tidy, paper="eos", table="table5"),
+    "eos_table5": from_table5,
     "eos_pixel": functools.partial(from_tidy, paper="eos", table="pixel"),
     "eos_runtime": from_runtime,
     "da_table1": from_da_table1, "da_table2": from_da_table2, "da_table3": from_da_table3,
@@ -415,9 +469,99 @@ ADAPTERS = {
 }
 
 
+# --- statuses, aggregation, verdicts ------------------------------------------------------------------------
+
+GAN_GM_REASON = ("the paper's GAMO / BAGAN / CGAN GMs do not fit the macro G-mean of their own BAC (off by up to "
+                 "0.025, module docstring): computed another way, so a GM of ours cannot be judged against them")
+TABLE_STATUS = {  # (paper, table): (status the table allows at most, reason)
+    ("eos", "runtime"): (NOT_COMPARABLE, "wall-clock minutes depend on the hardware (the paper does not name its "
+                                         "own): compare the ratio EOS / pre-processing, not the difference"),
+    ("eos", "table5"): (STAND_IN, "the paper names its WideResNet and DenseNet only by size ('approx. 5X' "
+                                  "ResNet-56's parameters): the architectures are inferred, never the paper's own"),
+}
+TABULAR_TABLES = {"table1", "table3", "table4", "table6", "table7", "table9", "table10"}  # DA: splits, not cuts
+
+
+def authors_models(paper: str, table: str, loss: str, method: str, k: str, eos_k) -> tuple[str, ...] | None:
+    """The imported networks (``datasets.<d>.checkpoints`` keys: base, ldam, ros, remix, balanced, dsm, eos)
+    a reproduced row is computed from entirely, or None when no imported network gives it.  DA Table V: the
+    method's network; DA Tables VIII and XI: the method's and base (a change from the base network); EOS
+    Tables I-IV: the phase-1 CE (base) or LDAM network for the baseline, and on CE the heads the DA networks
+    carry (dsm: the SMOTE head = Table I / II's Post-SMOTE; eos: the EOS head = Table II / III's EOS and
+    Table IV's row at the configured K ``eos_k``)."""
+    if paper == "da":
+        return {"table5": (method,), "table8": (method, "base"), "table11": (method, "base")}.get(table)
+    if paper != "eos":
+        return None
+    if table == "table2" and method == "baseline":
+        return {"ce": ("base",), "ldam": ("ldam",)}.get(loss)
+    if loss != "ce":
+        return None
+    heads = {"smote": ("base", "dsm"), "eos": ("base", "eos")}
+    if table == "table2" or (table == "table1" and method == "smote") or (table == "table3" and method == "eos"):
+        return heads.get(method)
+    if table == "table4" and k == _key_str(eos_k):
+        return heads["eos"]
+    return None
+
+
+def row_status(paper: str, table: str, loss: str, method: str, k: str, metric: str, run_k: str, match: bool,
+               why: str, authors=(), eos_k=PAPER_K) -> tuple[str, str]:
+    """(status, reason) of one reproduced number, in this order: a column the paper computed another way or a
+    table that cannot be compared (not comparable); a number computed entirely from the authors' published
+    networks (``authors``: the models imported for every cut, :func:`authors_models`); a table or K that
+    caps it at stand-in (Table V's inferred architectures; an EOS run of Tables II / III / V with K != 10);
+    else the run data set's setting (``match``, ``why``: matches setting or stand-in)."""
+    if paper == "eos" and table == "table3" and method in ("gamo", "bagan", "cgan") and metric == "gm":
+        return NOT_COMPARABLE, GAN_GM_REASON
+    cap, cap_why = TABLE_STATUS.get((paper, table), (None, ""))
+    if cap == NOT_COMPARABLE:
+        return cap, cap_why
+    need = authors_models(paper, table, loss, method, k, eos_k)
+    if need and set(need) <= set(authors or ()):
+        return AUTHORS, f"the authors' published networks ({', '.join(need)}), imported for every cut"
+    caps = [cap_why] if cap else []
+    if (paper, table) in K_SETTING and run_k and run_k != PAPER_K:
+        caps.append(f"EOS with K = {run_k}; the paper's Tables II, III and V use K = {PAPER_K}")
+    if caps:
+        return STAND_IN, "; ".join(x for x in [why] + caps if x)
+    return (MATCH if match else STAND_IN), why
+
+
+def aggregate(paper: str, table: str, mean: float, n_cuts: float, cut_value: float, eos_cut: int = 0):
+    """(reproduced, aggregation, other, other aggregation): the value the paper's own protocol gives and
+    the other one beside it.  The EOS paper selects a single cut (§IV): its tables compare the value of cut
+    ``eos_cut``, the mean over cuts beside it (where the report has no per-cut values the mean is compared,
+    and the aggregation says so).  The DA paper's tables are means over cuts (images) or splits (tabular):
+    the mean is compared, cut ``eos_cut`` beside it where known."""
+    unit = "splits" if paper == "da" and table in TABULAR_TABLES else "cuts"
+    n = int(n_cuts) if n_cuts == n_cuts and n_cuts is not None else None
+    mean_label = f"1 {unit[:-1]}" if n == 1 else (f"mean of {n} {unit}" if n else f"mean over {unit}")
+    cut_label = f"cut {eos_cut}"
+    has_cut = cut_value == cut_value and cut_value is not None
+    if paper == "eos" and table != "runtime":
+        if has_cut:
+            return (cut_value, cut_label) + ((mean, mean_label) if n != 1 else (np.nan, ""))
+        return mean, mean_label + ("" if n == 1 else f" (no value of cut {eos_cut} alone)"), np.nan, ""
+    return mean, mean_label, (cut_value if has_cut and n != 1 else np.nan), (cut_label if has_cut and n != 1 else "")
+
+
+def verdict(difference: float, decimals: int, sd: float = np.nan, tolerance: float = 0.0) -> str:
+    """agrees: |difference| within the print rounding (half a unit of the last printed digit); within noise:
+    within the cut-to-cut sample sd or the stated ``tolerance``; differs otherwise; "" when not computed."""
+    if difference != difference:
+        return ""
+    d = abs(float(difference))
+    if d <= 0.5 * 10.0 ** -int(decimals) * (1 + 1e-9):
+        return AGREES
+    if d <= max(sd if sd == sd else 0.0, tolerance):
+        return NOISE
+    return DIFFERS
+
+
 # --- scorecard ------------------------------------------------------------------------------------------------
 
-def _setting(settings: dict, run_ds: str, key: str) -> tuple[str, bool, str]:
+def _setting(settings: dict, run_ds: str, key: str) -> dict:
     if run_ds not in settings:
         raise ValueError(f"run data set {run_ds!r} ({key}) has no entry in settings: say which paper data set it "
                          "stands for (paper_dataset) and whether it matches the paper's setting (match)")
@@ -425,13 +569,15 @@ def _setting(settings: dict, run_ds: str, key: str) -> tuple[str, bool, str]:
     s.update((settings[run_ds].get("tables") or {}).get(key, {}))
     if not s.get("paper_dataset"):
         raise ValueError(f"settings[{run_ds!r}] has no paper_dataset")
-    return str(s["paper_dataset"]), bool(s.get("match", False)), str(s.get("why", ""))
+    return {"paper_dataset": str(s["paper_dataset"]), "match": bool(s.get("match", False)),
+            "why": str(s.get("why", "")), "authors": tuple(s.get("authors") or ())}
 
 
 def _resolve(rep: pd.DataFrame, published: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    """paper_dataset, match, why of every reproduced row (averages: from the table's other rows)."""
+    """paper_dataset, match, why, authors of every reproduced row (averages: from the table's other rows;
+    never the authors' networks)."""
     rep = rep.copy()
-    pds, matches, whys = [], [], []
+    out = []
     for r in rep.itertuples(index=False):
         key = f"{r.paper}_{r.table}"
         if r.dataset == AVERAGE:
@@ -440,24 +586,23 @@ def _resolve(rep: pd.DataFrame, published: pd.DataFrame, settings: dict) -> pd.D
             resolved = [_setting(settings, d, key) for d in runs]
             wanted = set(published.loc[(published["paper"] == r.paper) & (published["table"] == r.table)
                                        & (published["dataset"] != AVERAGE), "dataset"])
-            ok = bool(runs) and all(m for _, m, _ in resolved) and wanted <= {p for p, _, _ in resolved}
-            pds.append(AVERAGE)
-            matches.append(ok)
-            whys.append(f"mean over the run data sets {', '.join(runs) or '(none)'}"
-                        + ("" if ok else "; not all of them match the paper's setting or cover its data sets"))
+            ok = bool(runs) and all(s["match"] for s in resolved) and wanted <= {s["paper_dataset"] for s in resolved}
+            out.append({"paper_dataset": AVERAGE, "match": ok, "authors": (),
+                        "why": f"mean over the run data sets {', '.join(runs) or '(none)'}"
+                               + ("" if ok else "; not all of them match the paper's setting or cover its data sets")})
         else:
-            p, m, w = _setting(settings, r.dataset, key)
-            pds.append(p)
-            matches.append(m)
-            whys.append(w)
-    rep["paper_dataset"], rep["match"], rep["why"] = pds, matches, whys
+            out.append(_setting(settings, r.dataset, key))
+    for c in ("paper_dataset", "match", "why", "authors"):
+        rep[c] = [o[c] for o in out]
     return rep
 
 
-def scorecard(published: pd.DataFrame, reproduced: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    """Every published row once per run data set that stands for its data set (status "matches setting"
-    or "stand-in", difference = reproduced - published), or once with status "not run" (reproduced,
-    difference NaN).  Reproduced rows with no published counterpart (cRT, GMrec, ...) are left out
+def scorecard(published: pd.DataFrame, reproduced: pd.DataFrame, settings: dict, *, eos_cut: int = 0,
+              eos_k=PAPER_K, tolerance: float = 0.0) -> pd.DataFrame:
+    """Every published row once per run data set that stands for its data set, or once with status "not run"
+    (reproduced, difference NaN).  reproduced = the value of the paper's own aggregation, other = the other
+    (:func:`aggregate`); difference = reproduced - published; verdict (:func:`verdict`) and status / reason
+    (:func:`row_status`).  Reproduced rows with no published counterpart (cRT, GMrec, ...) are left out
     (:func:`unpublished` lists them).  Columns: :data:`CARD_COLUMNS`."""
     pub = _normalise(published, PUBLISHED_COLUMNS).assign(note=published["note"].fillna("").astype(str).to_numpy()
                                                           if "note" in published else "")
@@ -467,23 +612,55 @@ def scorecard(published: pd.DataFrame, reproduced: pd.DataFrame, settings: dict)
     dup = rep[rep.duplicated(KEYS, keep=False)]
     if len(dup):
         raise ValueError(f"reproduced has several values for one key:\n{dup.head(10).to_string()}")
-    rep = _resolve(rep, pub, settings) if len(rep) else rep.assign(paper_dataset="", match=False, why="")
-    rep = rep.rename(columns={"dataset": "run_dataset", "value": "reproduced"}).rename(
-        columns={"paper_dataset": "dataset"})
+    rep = (_resolve(rep, pub, settings) if len(rep)
+           else rep.assign(paper_dataset="", match=False, why="", authors=[()] * 0))
+    rep = rep.rename(columns={"dataset": "run_dataset", "value": "mean"}).rename(columns={"paper_dataset": "dataset"})
     pub = pub.rename(columns={"value": "published"}).reset_index(names="_order")
-    card = pub.merge(rep[KEYS + ["run_dataset", "reproduced", "sd", "n_cuts", "match", "why"]], on=KEYS,
-                     how="left")
-    card = card.sort_values(["_order", "run_dataset"], kind="stable", na_position="last")
-    ran = card["run_dataset"].notna()
-    card["status"] = np.where(~ran, NOT_RUN, np.where(card["match"].fillna(False).astype(bool), MATCH, STAND_IN))
-    card["difference"] = card["reproduced"] - card["published"]
+    card = pub.merge(rep[KEYS + ["run_dataset", "mean", "sd", "n_cuts", "cut_value", "run_k", "match", "why",
+                                 "authors"]], on=KEYS, how="left")
+    card = card.sort_values(["_order", "run_dataset"], kind="stable", na_position="last").reset_index(drop=True)
+    cols = {c: [] for c in ("reproduced", "aggregation", "other", "other_aggregation", "status", "reason",
+                            "verdict")}
+    for r in card.itertuples(index=False):
+        if not isinstance(r.run_dataset, str):
+            vals = (np.nan, "", np.nan, "", NOT_RUN, "no run of this project gives the number", "")
+        else:
+            agg = aggregate(r.paper, r.table, r.mean, r.n_cuts, r.cut_value, eos_cut)
+            status, reason = row_status(r.paper, r.table, r.loss, r.method, r.k, r.metric, r.run_k, r.match, r.why,
+                                        r.authors, eos_k)
+            judged = status != NOT_COMPARABLE
+            tol = tolerance if r.metric in RATE_METRICS else 0.0
+            v = verdict(agg[0] - r.published, r.decimals, r.sd if (r.n_cuts or 0) > 1 else np.nan, tol)
+            vals = agg + (status, reason, v if judged else "")
+        for c, x in zip(cols, vals):
+            cols[c].append(x)
+    for c, x in cols.items():
+        card[c] = x
+    card["difference"] = pd.to_numeric(card["reproduced"]) - card["published"]
     card["run_dataset"] = card["run_dataset"].fillna("")
-    card["setting"] = card["why"].fillna("")
-    table_note = [TABLE_NOTES.get((p, t), "") for p, t in zip(card["paper"], card["table"])]
-    card["note"] = ["; ".join(x for x in (n, t) if x) for n, t in zip(card["note"], table_note)]
-    for c in ("reproduced", "sd", "n_cuts", "difference"):
+    for c in ("reproduced", "other", "sd", "n_cuts", "difference"):
         card[c] = pd.to_numeric(card[c]).astype(float)
     return card[CARD_COLUMNS].reset_index(drop=True)
+
+
+def summary(card: pd.DataFrame) -> pd.DataFrame:
+    """Per paper, table, status and run data set: published cells, verdict counts, mean and max |difference|
+    (over the judged rows), in the card's order."""
+    rows = []
+    card = card.assign(dataset=card["dataset"].where(card["status"] != NOT_RUN, ""),
+                       _t=card.groupby(["paper", "table"], sort=False).ngroup(),
+                       _s=card["status"].map(STATUSES.index))
+    card = card.sort_values(["_t", "_s"], kind="stable")
+    for (paper, table, status, run, ds), g in card.groupby(["paper", "table", "status", "run_dataset", "dataset"],
+                                                           sort=False):
+        d = g.loc[g["verdict"] != "", "difference"].abs()
+        counts = g["verdict"].value_counts()
+        rows.append(dict(paper=paper, table=table, status=status, run_dataset=run, dataset=ds, cells=len(g),
+                         **{v: int(counts.get(v, 0)) for v in VERDICTS},
+                         mean_abs_difference=d.mean() if len(d) else np.nan,
+                         max_abs_difference=d.max() if len(d) else np.nan))
+    return pd.DataFrame(rows, columns=["paper", "table", "status", "run_dataset", "dataset", "cells", *VERDICTS,
+                                       "mean_abs_difference", "max_abs_difference"])
 
 
 def unpublished(published: pd.DataFrame, reproduced: pd.DataFrame, settings: dict) -> pd.DataFrame:
@@ -500,6 +677,9 @@ def unpublished(published: pd.DataFrame, reproduced: pd.DataFrame, settings: dic
 
 # --- Markdown ---------------------------------------------------------------------------------------------------
 
+IRREGULAR = "print irregularity"  # the notes of workflow/resources/paper_*.csv that flag one
+
+
 def _fmt(v, metric: str, sign: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
@@ -511,32 +691,51 @@ def _fmt(v, metric: str, sign: bool = False) -> str:
     return f"{v:+.4f}" if sign else f"{v:.4f}"
 
 
+def _fmt_delta(v) -> str:
+    return "—" if v != v else f"{v:.5f}"
+
+
 def _cells(r) -> str:
     s = _fmt(r.reproduced, r.metric)
     if s != "—" and not (isinstance(r.sd, float) and math.isnan(r.sd)):
-        s += f" ± {_fmt(r.sd, r.metric)}"
+        s += f" (sd {_fmt(r.sd, r.metric)})"
     return s
 
 
+def _table_name(paper: str, table: str) -> str:
+    return f"{paper.upper()} {TABLE_TITLES.get((paper, table), table).split(':')[0]}"
+
+
 def to_markdown(card: pd.DataFrame, title: str = "Paper check: published numbers vs this project's runs") -> str:
-    """Summary (cells per status per table), then one section per paper and table: numbers to 4 decimals
-    (counts as integers), "—" where not run, "± sd" after a reproduced mean; the run data sets' settings
-    under each section."""
+    """One summary table on top (per table, status and run: cells, verdicts, mean / max |difference|), the
+    print irregularities, then one section per paper and table: published, reproduced (the paper's own
+    aggregation, "(sd ...)" the cut-to-cut sd), the other aggregation, difference, verdict, status; the
+    reasons of each status under each section."""
     from .reports import _markdown
 
+    s = summary(card)
+    rows = [[_table_name(r.paper, r.table), r.status, f"{r.run_dataset} → {r.dataset}" if r.run_dataset else "—",
+             str(r.cells)] + [str(getattr(r, v.replace(" ", "_"))) if r.status != NOT_RUN else "—" for v in VERDICTS]
+            + [_fmt_delta(r.mean_abs_difference), _fmt_delta(r.max_abs_difference)]
+            for r in s.rename(columns={v: v.replace(" ", "_") for v in VERDICTS}).itertuples(index=False)]
+    out = [_markdown(title, ["Table", "Status", "Run → paper data", "Cells", "Agree", "Within noise", "Differ",
+                             "Mean abs Δ", "Max abs Δ"], rows),
+           "\nStatus: *authors' networks* = computed from the authors' published networks (datasets.<d>.checkpoints); "
+           "*matches setting* = the paper's data set, scale and protocol; *stand-in* = a smaller or different run "
+           "standing for the paper's data set; *not comparable* = the paper computed the number another way or it "
+           "depends on the hardware (difference shown, not judged); *not run* = no run gives the number. Verdict: "
+           "*agrees* = within the print rounding (half a unit of the last printed digit); *within noise* = within "
+           "the cut-to-cut sd or the stated tolerance; *differs* otherwise. Reproduced = the paper's own "
+           "aggregation (EOS tables: one cut; DA tables: the mean over cuts or splits), Other = the other one. "
+           "Δ = reproduced − published. GM / FM are the authors' definitions: see pipeline_lib.paper_check.\n"]
+    odd = card[card["note"].str.contains(IRREGULAR, regex=False)].drop_duplicates(KEYS)
+    if len(odd):
+        out.append(f"\n## Print irregularities ({len(odd)} published numbers)\n\n")
+        for r in odd.itertuples(index=False):
+            where = " ".join(x for x in (r.dataset, r.model, r.loss, r.method, r.k) if x)
+            value = _fmt(r.published, r.metric)
+            out.append(f"- {_table_name(r.paper, r.table)} {where} {r.metric} {value}: {r.note}\n")
     groups = list(card.groupby(["paper", "table"], sort=False))
-    summary = []
-    for (paper, table), g in groups:
-        pub = g.drop_duplicates(KEYS)
-        counts = g["status"].value_counts()
-        summary.append([paper, TABLE_TITLES.get((paper, table), table).split(":")[0], str(len(pub))]
-                       + [str(int(counts.get(s, 0))) for s in STATUSES])
-    out = [_markdown(title, ["Paper", "Table", "Published cells", "Rows: " + MATCH, "Rows: " + STAND_IN,
-                             "Rows: " + NOT_RUN], summary),
-           "\nStatus: *matches setting* = the run uses the paper's data set, scale and protocol; *stand-in* = a "
-           "smaller or different run standing for the paper's data set; *not run* = no run of this project "
-           "produces the number (never filled in). Difference = reproduced − published. GM / FM are the "
-           "authors' definitions (imbalanced-learn macro G-mean, macro-F1): see pipeline_lib.paper_check.\n"]
     for paper in PAPERS:
         if paper not in set(card["paper"]):
             continue
@@ -546,44 +745,167 @@ def to_markdown(card: pd.DataFrame, title: str = "Paper check: published numbers
                 continue
             shown = [c for c in ("model", "loss", "method", "k") if (g[c] != "").any()]
             heads = (["Dataset", "Run"] + [c.capitalize() if c != "k" else "K" for c in shown]
-                     + ["Metric", "Published", "Reproduced", "Difference", "Status"])
+                     + ["Metric", "Published", "Reproduced", "Aggregation", "Other", "Δ", "Verdict", "Status"])
             has_note = (g["note"] != "").any()
             rows = []
             for r in g.itertuples(index=False):
+                other = f"{_fmt(r.other, r.metric)} ({r.other_aggregation})" if r.other_aggregation else "—"
                 rows.append([r.dataset, r.run_dataset or "—"] + [getattr(r, c) for c in shown]
-                            + [r.metric, _fmt(r.published, r.metric), _cells(r),
-                               _fmt(r.difference, r.metric, sign=True), r.status]
+                            + [r.metric, _fmt(r.published, r.metric), _cells(r), r.aggregation or "—", other,
+                               _fmt(r.difference, r.metric, sign=True), r.verdict or "—", r.status]
                             + ([r.note.replace("|", "/")] if has_note else []))
             md = _markdown("", heads + (["Note"] if has_note else []), rows)
             out.append(f"\n### {TABLE_TITLES.get((p, table), table)}\n\n{md}")
-            runs = g[g["run_dataset"] != ""].drop_duplicates(["run_dataset", "dataset"])
-            if len(runs):
-                out.append("\n" + "".join(f"- {r.run_dataset} → {r.dataset} ({r.status}): {r.setting or '—'}\n"
-                                          for r in runs.itertuples(index=False)))
+            why = g[g["status"] != NOT_RUN].drop_duplicates(["run_dataset", "dataset", "status", "reason"])
+            if len(why):
+                out.append("\n" + "".join(f"- {r.run_dataset} → {r.dataset} ({r.status}): {r.reason or '—'}\n"
+                                          for r in why.itertuples(index=False)))
     return "".join(out)
 
 
+# --- the rule ---------------------------------------------------------------------------------------------------
+
+def paper_dataset_name(name: str, known) -> str:
+    """A paper data set id from a name or title ("CIFAR-10" -> cifar10); ValueError naming the allowed ones."""
+    flat = lambda s: re.sub(r"[^a-z0-9]", "", str(s).lower())  # noqa: E731
+    ids = {flat(k): k for k in known}
+    if flat(name) not in ids:
+        raise ValueError(f"data set {name!r} is none of the papers' data sets ({', '.join(sorted(known))})")
+    return ids[flat(name)]
+
+
+def cut_values(files, eos_cut: int) -> pd.DataFrame:
+    """The per-cut metric CSVs (columns dataset, cut, loss, method, metric, value: evaluate_run's and the
+    pixel backbones') of cut ``eos_cut``, metrics renamed as the papers' (:data:`METRIC_MAP`): columns
+    dataset, loss, method, metric, cut_value."""
+    frames = [pd.read_csv(f) for f in files]
+    cols = ["dataset", "loss", "method", "metric", "cut_value"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(frames, ignore_index=True)
+    df = df[(df["cut"].astype(int) == int(eos_cut)) & df["metric"].isin(list(METRIC_MAP))]
+    return df.assign(metric=df["metric"].map(METRIC_MAP), dataset=df["dataset"].astype(str),
+                     cut_value=df["value"].astype(float))[cols].drop_duplicates(cols[:4])
+
+
+def _with_cut_values(rep: pd.DataFrame, cuts: pd.DataFrame) -> pd.DataFrame:
+    """EOS Tables I and II: the value of the configured cut from the per-cut metrics (:func:`cut_values`)."""
+    if not len(cuts) or not len(rep):
+        return rep
+    on = ["dataset", "loss", "method", "metric"]
+    eos = (rep["paper"] == "eos") & rep["table"].isin(["table1", "table2"])
+    hit = rep.loc[eos, on].merge(cuts, on=on, how="left")["cut_value"].to_numpy()
+    rep = rep.copy()
+    rep.loc[eos, "cut_value"] = hit
+    return rep
+
+
+def study_cut_values(records: list[dict], eos_k=PAPER_K) -> pd.DataFrame:
+    """EOS Tables III, IV, V and §V-E3 at one cut (their reports hold means only): study records
+    (:mod:`pipeline_lib.eos_studies`, each with ``table``: eos_table3, eos_table4, eos_table5 or eos_pixel)
+    of the configured cut alone, through each table's own stage and adapter.  Columns: :data:`KEYS`,
+    cut_value (``dataset``: the run data set's name)."""
+    import tempfile
+
+    from . import eos_studies as es
+
+    stages = {"eos_table3": lambda r, c, m: es.table3_stage(r, c, m, titles={}, k=eos_k),
+              "eos_table4": lambda r, c, m: es.table4_stage(r, c, m, titles={}, table2_k=eos_k),
+              "eos_table5": lambda r, c, m: es.table5_stage(r, c, m, titles={}, k=eos_k),
+              "eos_pixel": lambda r, c, m: es.pixel_eos_stage(r, c, m, titles={})}
+    unknown = {r.get("table") for r in records} - set(stages)
+    if unknown:
+        raise ValueError(f"study records of tables {sorted(map(str, unknown))}; known: {', '.join(stages)}")
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, stage in stages.items():
+            recs = [{k: v for k, v in r.items() if k != "table"} for r in records if r["table"] == key]
+            if len({r["cut"] for r in recs}) > 1:
+                raise ValueError(f"{key}: study records of several cuts; give those of one cut")
+            if recs:
+                frames.append(ADAPTERS[key](stage(recs, f"{tmp}/{key}.csv", f"{tmp}/{key}.md")))
+    if not frames:
+        return pd.DataFrame(columns=KEYS + ["cut_value"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[KEYS].assign(cut_value=out["value"].to_numpy())
+
+
+def _fill_cut_values(rep: pd.DataFrame, cuts: pd.DataFrame) -> pd.DataFrame:
+    """cut_value from ``cuts`` (:func:`study_cut_values`) where a row has none yet."""
+    if not len(cuts) or not len(rep):
+        return rep
+    found = rep[KEYS].merge(_normalise(cuts.assign(value=0.0), KEYS + ["cut_value"]), on=KEYS, how="left")
+    rep = rep.copy()
+    rep["cut_value"] = rep["cut_value"].fillna(pd.Series(found["cut_value"].to_numpy(), index=rep.index))
+    return rep
+
+
+def _results(entries, titles: dict, known, eos_cut: int, settings: dict) -> list[pd.DataFrame]:
+    """Rows of committed result files (config paper_check.results): each a report CSV of one table key, its
+    data sets the papers' own (names or titles), status matches setting (unless a table or column rule says
+    otherwise); ``cut``: the one cut the file holds; ``k_neighbors``: its EOS K.  Adds their settings."""
+    frames = []
+    names = {str(t): str(n) for n, t in (titles or {}).items()}
+    for e in entries or ():
+        if e["table"] not in ADAPTERS:
+            raise ValueError(f"paper_check.results: unknown table {e['table']!r}; known: {', '.join(ADAPTERS)}")
+        rep = ADAPTERS[e["table"]](pd.read_csv(e["csv"]))
+        if e.get("cut") is not None:
+            if not (rep["n_cuts"] == 1).all():
+                raise ValueError(f"paper_check.results: {e['csv']} holds several cuts, so cut {e['cut']} cannot be "
+                                 "its only one: leave cut out")
+            rep["cut_value"] = rep["value"] if int(e["cut"]) == int(eos_cut) else np.nan
+        if e["table"] == "eos_table2":
+            rep.loc[rep["method"] == "eos", "run_k"] = str(e["k_neighbors"])
+        labels = []
+        for d in rep["dataset"]:
+            if d == AVERAGE:
+                labels.append(d)
+                continue
+            pds = paper_dataset_name(names.get(d, d), known)
+            label = f"{pds} ({e['csv']})"
+            settings[label] = {"paper_dataset": pds, "match": True,
+                               "why": e.get("why") or f"committed result file {e['csv']} (paper_check.results)"}
+            labels.append(label)
+        frames.append(rep.assign(dataset=labels))
+    return frames
+
+
 def scorecard_stage(report_csvs: dict[str, str], resources_dir, settings: dict, out_csv: str, out_md: str,
-                    titles: dict | None = None) -> pd.DataFrame:
+                    titles: dict | None = None, *, cut_metrics=(), cut_records=(), eos_cut: int = 0,
+                    eos_k=PAPER_K, tolerance: float = 0.0, results=()) -> pd.DataFrame:
     """Read every report CSV of ``report_csvs`` ({table key: path}; keys :data:`ADAPTERS`; a key left
     out or mapped to None = not run) through its adapter, map displayed titles back to data set names
-    (``titles``: {name: title}, as the rules pass them), build :func:`scorecard` against
+    (``titles``: {name: title}, as the rules pass them), add the value of cut ``eos_cut`` to EOS Tables I
+    and II from ``cut_metrics`` (:func:`cut_values`) and to EOS Tables III, IV, V and §V-E3 from the study
+    records of that cut ``cut_records`` (:func:`study_cut_values`), the K of Table II's EOS runs (``eos_k``)
+    and the rows of committed result files (``results``, :func:`_results`), build :func:`scorecard` against
     :func:`load_published` and write it as CSV and Markdown."""
     unknown = set(report_csvs) - set(ADAPTERS)
     if unknown:
         raise ValueError(f"unknown report keys {sorted(unknown)}; known: {', '.join(ADAPTERS)}")
+    published = load_published(resources_dir)
     frames = []
     for key, path in report_csvs.items():
         if path is None:
             continue
-        df = pd.read_csv(path)
-        frames.append(ADAPTERS[key](df))
+        frames.append(ADAPTERS[key](pd.read_csv(path)))
     reproduced = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REPRODUCED_COLUMNS)
+    reproduced = _normalise(reproduced, REPRODUCED_COLUMNS) if len(reproduced) else reproduced
     if titles and len(reproduced):
         names = {str(t): str(n) for n, t in titles.items()}
         reproduced["dataset"] = reproduced["dataset"].map(lambda d: names.get(d, d))
-    published = load_published(resources_dir)
-    card = scorecard(published, reproduced, settings)
+    if len(reproduced):
+        reproduced = _with_cut_values(reproduced, cut_values(cut_metrics, eos_cut))
+        reproduced = _fill_cut_values(reproduced, study_cut_values(list(cut_records), eos_k))
+        two = (reproduced["paper"] == "eos") & (reproduced["table"] == "table2") & (reproduced["method"] == "eos")
+        reproduced.loc[two, "run_k"] = _key_str(eos_k)
+    settings = dict(settings)
+    known = set(published["dataset"]) - {AVERAGE}
+    extra_frames = _results(results, titles or {}, known, eos_cut, settings)
+    reproduced = pd.concat([reproduced] + [_normalise(f, REPRODUCED_COLUMNS) for f in extra_frames],
+                           ignore_index=True)
+    card = scorecard(published, reproduced, settings, eos_cut=eos_cut, eos_k=eos_k, tolerance=tolerance)
     card.to_csv(out_csv, index=False, float_format="%.6g")
     extra = unpublished(published, reproduced, settings)
     md = to_markdown(card)

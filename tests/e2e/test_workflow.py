@@ -251,19 +251,30 @@ def test_paper_check_scorecard(tiny_run):
         write_config(tiny_run, TINY)
     card = pd.read_csv(tiny_run / "reports/paper_check.csv", keep_default_na=False, na_values=[""])
     t2 = pd.read_csv(tiny_run / "reports/table2.csv").set_index("loss")
+    cut0 = pd.read_csv(tiny_run / "data/metrics/digits/cut0/ce/metrics.csv").set_index(["method", "metric"])
     row = card[(card["table"] == "table2") & (card["dataset"] == "cifar10") & (card["loss"] == "ce")
                & (card["method"] == "eos") & (card["metric"] == "bac")].iloc[0]
     assert row["status"] == "stand-in" and row["run_dataset"] == "digits" and row["published"] == 0.7581
-    assert row["reproduced"] == pytest.approx(t2.loc["CE", "EOS_BAC_mean"], abs=1e-5)
+    # the EOS paper's protocol: one cut (paper_check.eos_cut, default 0); the mean over cuts beside it
+    assert row["aggregation"] == "cut 0" and row["other_aggregation"] == "mean of 2 cuts"
+    assert row["reproduced"] == pytest.approx(cut0.loc[("eos", "bac"), "value"], abs=1e-5)
+    assert row["other"] == pytest.approx(t2.loc["CE", "EOS_BAC_mean"], abs=1e-5)
     assert row["difference"] == pytest.approx(row["reproduced"] - 0.7581, abs=1e-5)
+    assert row["verdict"] in ("agrees", "within noise", "differs")
     svhn = card[card["dataset"] == "svhn"]
     assert len(svhn) and (svhn["status"] == "not run").all() and svhn["reproduced"].isna().all()
     k300 = card[(card["table"] == "table4") & (card["dataset"] == "cifar10") & (card["k"] == 300)]
     assert (k300["status"] == "not run").all()  # the tiny config sweeps K 5 and 10 only
     gamo = card[(card["table"] == "table3") & (card["dataset"] == "cifar10") & (card["method"] == "gamo")]
     ran = gamo["loss"].isin(["ce", "ldam"])  # the tiny config's losses; the paper's ASL and Focal are not run
-    assert len(gamo) == 4 * 3 and (gamo.loc[ran, "status"] == "stand-in").all() and ran.sum() == 2 * 3
+    assert len(gamo) == 4 * 3 and ran.sum() == 2 * 3
+    assert (gamo.loc[ran, "status"] == gamo.loc[ran, "metric"].map(lambda m: "not comparable" if m == "gm"
+                                                                   else "stand-in")).all()
     assert (gamo.loc[~ran, "status"] == "not run").all()
+    t3 = card[(card["table"] == "table3") & (card["dataset"] == "cifar10") & card["loss"].isin(["ce", "ldam"])]
+    assert len(t3) == 2 * 4 * 3 and set(t3["method"]) == {"gamo", "bagan", "cgan", "eos"}  # EOS rows matched too
+    gan_gm = t3["method"].isin(["gamo", "bagan", "cgan"]) & (t3["metric"] == "gm")
+    assert (t3.loc[gan_gm, "status"] == "not comparable").all() and (t3.loc[~gan_gm, "status"] == "stand-in").all()
     assert "not run" in (tiny_run / "reports/paper_check.md").read_text()
 
 

@@ -689,16 +689,37 @@ PAPER_CHECK_FILES = {
 
 
 def paper_settings():
-    """{run data set: {paper_dataset, match, why}} of every configured data set (datasets.<name>.paper; a
-    tabular data set is the paper's own data under its split protocol when tabular.runs has its 5 splits)."""
+    """{run data set: {paper_dataset, match, why, authors}} of every configured data set (datasets.<name>.paper;
+    authors: its models imported from checkpoints for every cut; a tabular data set is the paper's own data
+    under its split protocol when tabular.runs has its 5 splits)."""
     out = {d: {"paper_dataset": ds.get("paper", {}).get("dataset", d), "match": ds.get("paper", {}).get("matches", False),
-               "why": ds.get("paper", {}).get("why", "")} for d, ds in config["datasets"].items() if d not in SOURCE_OF}
+               "why": ds.get("paper", {}).get("why", ""),
+               "authors": sorted(m for m, cuts in ds.get("checkpoints", {}).items()
+                                 if set(map(str, cuts)) >= set(CUTS))}
+           for d, ds in config["datasets"].items() if d not in SOURCE_OF}
     five = len(TAB_RUNS) == 5
     for t in TAB_DATASETS:
         out.setdefault(t, {"paper_dataset": t, "match": five,
                            "why": "the paper's UCI data, 5 stratified 70:30 splits" if five
                            else f"the paper's UCI data, {len(TAB_RUNS)} of its 5 splits"})
     return out
+
+
+def paper_cut_metrics():
+    """The per-cut metric files of EOS Tables I and II (the scorecard compares their configured cut)."""
+    tables = config["paper_check"]["tables"]
+    return sorted(set((all_metrics() if "eos_table2" in tables else [])
+                      + (table1_inputs(None) if "eos_table1" in tables else [])))
+
+
+def paper_cut_records():
+    """The study records of EOS Tables III, IV, V and §V-E3 at the configured cut, each with its table key
+    (their reports hold means only; the scorecard compares that cut)."""
+    tables, cut = config["paper_check"]["tables"], str(config["paper_check"]["eos_cut"])
+    studies = {"eos_table3": table3_records, "eos_table4": table4_records, "eos_table5": table5_records,
+               "eos_pixel": pixel_eos_records}
+    return [{**r, "table": key} for key, records in studies.items() if key in tables for r in records()
+            if str(r["cut"]) == cut]
 
 
 # --- GAN-based oversampling, the EOS paper's Table III (workflow/rules/gans.smk) ------------------------------

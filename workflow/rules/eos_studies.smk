@@ -111,8 +111,11 @@ rule eos_variants:
 
 rule paper_check:
     input:
-        unpack(lambda wc: {key: PAPER_CHECK_FILES[key] for key in config["paper_check"]["tables"]}),
+        unpack(lambda wc: {**{key: PAPER_CHECK_FILES[key] for key in config["paper_check"]["tables"]},
+                           **records_input(paper_cut_records())}),
         published=PAPER_TABLES,
+        cut_metrics=paper_cut_metrics(),
+        results=[r["csv"] for r in config["paper_check"]["results"]],
     output:
         csv=report("reports/paper_check.csv", caption="../report/paper_check.rst", category="Paper check"),
         md="reports/paper_check.md",
@@ -124,6 +127,9 @@ rule paper_check:
         tables=config["paper_check"]["tables"],
         settings=paper_settings(),
         titles={d: ds.get("title", d) for d, ds in config["datasets"].items() if d not in SOURCE_OF},
+        check={k: config["paper_check"][k] for k in ("eos_cut", "tolerance", "results")},
+        cut_records=records_meta(paper_cut_records()),
+        eos_k=config["oversampling"]["eos"]["k_neighbors"],
         code=code("paper_check.py"),
     threads: 1
     resources:
