@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make run    install into .venv, then build reports/table2.csv (+ its class counts) on the default (embedded) config
-#   make test   install into .venv (with test extras), then run the test suite
+#   make test   install into .venv (with the test and variants extras), then run the test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
@@ -11,7 +11,7 @@ PYTHON ?= python3
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,variants]'
 	touch $@
 
 install: $(VENV)/.installed
