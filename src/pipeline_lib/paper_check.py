@@ -91,7 +91,8 @@ STATUSES = (MATCH, STAND_IN, NOT_RUN)
 AVERAGE = "average"
 
 METRIC_MAP = {"bac": "bac", "BAC": "bac", "gm_authors": "gm", "GM": "gm", "fm_authors": "fm", "FM": "fm"}
-NOT_PAPER = {"gm", "fm", "GMrec", "gmrec", "acc"}  # conventional definitions: never compared with the paper
+NOT_PAPER = {"gm", "fm", "GMrec", "gmrec", "acc", "many", "medium", "few"}
+# ^ the conventional definitions and the long-tail shot groups (no paper printed them): never compared
 COUNT_METRICS = {"imbalance_ratio", "samples", "features", "classes", "imbalance_level", "train_majority",
                  "train_minority", "test_majority", "test_minority"}
 
