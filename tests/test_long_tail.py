@@ -70,11 +70,14 @@ def test_table2_companion_from_hand_made_recalls(tmp_path):
 def test_markdown_block_marks_the_best_of_each_row_and_shows_gaps():
     cells = {(0, "a"): (0.5, np.nan), (0, "b"): (0.7, 0.1), (1, "a"): (0.2, np.nan), (1, "b"): (np.nan, np.nan)}
     md = reports.markdown_block("BAC", ["Row", "a", "b"], ["r0", "r1"], ["a", "b"], [0, 1], cells)
-    assert "| r0 | 0.5000 | **0.7000 ± 0.1000** |" in md and "| r1 | **0.2000** | — |" in md
+    assert "| r0 | 0.5000 | **0.7000 ± 0.1000** |" in md and "| r1 | 0.2000 | — |" in md  # r1: one value only
     md = reports.markdown_block("", ["Row", "a", "b"], ["r0", "r1"], ["a", "b"], [0, 1], cells, best_along="column")
-    assert "| r0 | **0.5000** | **0.7000 ± 0.1000** |" in md
+    assert "| r0 | **0.5000** | 0.7000 ± 0.1000 |" in md  # column b has one value: nothing to compare
     assert "**" not in reports.markdown_block("", ["Row", "a", "b"], ["r0", "r1"], ["a", "b"], [0, 1], cells,
                                               best=None)
+    ties = {(0, "a"): (0.0, 0.0), (0, "b"): (0.0, 0.0)}  # a row that ties throughout: nothing marked
+    assert "**" not in reports.markdown_block("", ["Row", "a", "b"], ["r0"], ["a", "b"], [0], ties)
+    assert reports.TABLE1_NAMES["pre_my_adasyn"] == "Pre-my_adasyn" and reports.TABLE1_NAMES["pre_smote"] == "Pre-SMOTE"
 
 
 def test_table2_markdown_is_one_block_per_metric(tmp_path):

@@ -24,6 +24,7 @@ runs it produced.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -68,9 +69,13 @@ def load_class(path: str):
 
 def _package(path: str) -> tuple[str, str]:
     """(distribution name, version) of the top-level package of a dotted path ('' where unknown)."""
+    return _top_package(path.split(".")[0])
+
+
+@functools.lru_cache(maxsize=None)
+def _top_package(top: str) -> tuple[str, str]:
     from importlib import metadata
 
-    top = path.split(".")[0]
     dists = metadata.packages_distributions().get(top) or [top]
     for dist in dists:
         try:

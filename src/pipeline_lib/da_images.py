@@ -260,7 +260,8 @@ def model_metrics(cuts: list[dict], shots: dict | None = None) -> pd.DataFrame:
             values = {k: m[k] for k in TABLE5_METRICS}
             if shots:
                 counts = np.bincount(_labels(cut["train_indices"]), minlength=C)
-                values.update(shot_accuracy([m[f"recall_{c}"] for c in range(C)], counts, **shots))
+                groups = shot_accuracy([m[f"recall_{c}"] for c in range(C)], counts, **shots)
+                values.update({k: v for k, v in groups.items() if not np.isnan(v)})  # a group without a class: no row
             rows += [{"dataset": cut["dataset"], "cut": cut["cut"], "model": model, "metric": k, "value": v}
                      for k, v in values.items()]
     return pd.DataFrame(rows, columns=["dataset", "cut", "model", "metric", "value"])

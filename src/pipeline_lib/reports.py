@@ -27,7 +27,16 @@ TABLE2_METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}  # what 
 TABLE2_COLUMNS = {**TABLE2_METRICS, "gm": "GMrec"}
 
 
-TABLE1_NAMES = _Names({"pre_smote": "Pre-SMOTE", "pre_bsmote": "Pre-BSMOTE", "pre_balsvm": "Pre-BalSVM",
+
+
+class _PreNames(_Names):
+    """Table I's names; a pixel-space run of your own sampler, ``pre_<name>``, is shown as ``Pre-<name>``."""
+
+    def __missing__(self, key):
+        return "Pre-" + key[len("pre_"):] if key.startswith("pre_") else key
+
+
+TABLE1_NAMES = _PreNames({"pre_smote": "Pre-SMOTE", "pre_bsmote": "Pre-BSMOTE", "pre_balsvm": "Pre-BalSVM",
                 "pre_ros": "Pre-ROS", "pre_remix": "REMIX", "smote": "Post-SMOTE", "bsmote": "Post-BSMOTE", "balsvm": "Post-BalSVM"})
 
 
@@ -80,14 +89,14 @@ def markdown_block(title: str, heads: list[str], row_labels: list, col_keys, row
     """One readable Markdown table: a row per ``row_keys`` (its leading cells ``row_labels``, a string or a
     list each), a column per ``col_keys``, ``cells[(row key, col key)] = (mean, sd)`` shown as 'mean ± sd'
     (:func:`mean_sd`; a missing cell '—'); the best mean (``best``: 'max' or 'min'; rounded to the 4
-    decimals shown, so ties are all marked) of each row (``best_along='row'``) or column ('column') in
+    decimals shown, so ties are all marked; a row or column that ties throughout is not marked) of each row (``best_along='row'``) or column ('column') in
     bold, none with ``best=None``."""
     means = {k: round(float(v[0]), 4) for k, v in cells.items() if not np.isnan(v[0])}
     pick = max if best == "max" else min
 
-    def winner(keys):
+    def winner(keys):  # none where every value ties (nothing to tell apart)
         vals = [means[k] for k in keys if k in means]
-        return pick(vals) if vals and best else None
+        return pick(vals) if best and len(set(vals)) > 1 else None
 
     win = ({r: winner([(r, c) for c in col_keys]) for r in row_keys} if best_along == "row"
            else {c: winner([(r, c) for r in row_keys]) for c in col_keys})
