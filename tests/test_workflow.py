@@ -128,11 +128,11 @@ def test_intermediates_are_readable_with_pandas(tiny_run):
     log = pd.read_csv(tiny_run / "data/heads/digits/cut0/ce/eos-k10/training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
     m = pd.read_csv(tiny_run / "data/metrics/digits/cut0/ce/metrics.csv")
-    assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm"}
+    assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm", "logit_adj"}
     assert {"bac", "gm_authors", "fm_authors", "gm", "fm", "acc", "recall_9"} <= set(m["metric"])
     # every rule left a log and a benchmark
     for rule in ("fetch_dataset", "imbalance_dataset", "train_backbone", "export_embeddings",
-                 "oversample_embeddings", "retrain_head", "tau_normalise", "evaluate_run", "table2"):
+                 "oversample_embeddings", "retrain_head", "tau_normalise", "logit_adjust", "evaluate_run", "table2"):
         assert list((tiny_run / "logs" / rule).iterdir()), rule
         assert list((tiny_run / "benchmarks" / rule).glob("*.tsv")), rule
 
