@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run    install into .venv, then build reports/table2.csv (+ its class counts) on the default (embedded) config
-#   make test   install into .venv (with test extras), then run the test suite
+#   make test   install into .venv with the test and variants extras (smote-variants brings tensorflow), then run
+#               the test suite
 #   make verify list damaged files under data/ and reports/ with the command that rebuilds each
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,11 @@ PYTHON ?= python3
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install -e '.[test,variants]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -25,7 +30,7 @@ run: $(VENV)/.installed
 verify: $(VENV)/.installed
 	$(PY) -m pipeline_lib.integrity data reports
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(PY) -m pytest -v -rs
 
 clean-results:

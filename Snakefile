@@ -54,3 +54,4 @@ rule all:
         "reports/table2.csv",
         "reports/table2.md",
         "reports/table2_class_counts.csv",
+        "reports/table2_shots.csv",

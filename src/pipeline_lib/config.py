@@ -311,6 +311,7 @@ def check_plan(config: dict, configfiles=(), *, gpu_check: bool = True) -> None:
     :func:`check_balanced` and :func:`check_table4_k` when a target needs them."""
     for path in configfiles:
         check_duplicate_keys(path)
+    check_custom_samplers(config)
     check_architectures(config)
     for where, block in (("head_training", config.get("head_training", {})),
                          ("tabular.head_training", config.get("tabular", {}).get("head_training", {}))):
@@ -329,6 +330,19 @@ def check_plan(config: dict, configfiles=(), *, gpu_check: bool = True) -> None:
         check_checkpoints(name, ds, infos[name])
     if gpu_check:
         check_devices(config)
+
+
+def check_custom_samplers(config: dict) -> None:
+    """Your own samplers (pipeline_lib.custom_samplers) in ``samplers`` and ``pixel_oversampling.methods``:
+    the class imports, takes its params and has fit_resample; one line otherwise."""
+    from .custom_samplers import check_entries
+
+    for where, entries in (("samplers", config.get("samplers", [])),
+                           ("pixel_oversampling.methods", config.get("pixel_oversampling", {}).get("methods", []))):
+        try:
+            check_entries(entries, where)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 def source_info(name: str, ds: dict):

@@ -238,8 +238,14 @@ def read_predictions(path: str, test_indices: str | None = None) -> pd.DataFrame
     return df[["label", "pred"]]
 
 
-def model_metrics(cuts: list[dict]) -> pd.DataFrame:
-    """BAC and FM (authors') of every model of every cut: columns dataset, cut, model, metric, value."""
+SHOT_METRICS = {"many": "Many", "medium": "Medium", "few": "Few"}  # pipeline_lib.long_tail, with shots=
+
+
+def model_metrics(cuts: list[dict], shots: dict | None = None) -> pd.DataFrame:
+    """BAC and FM (authors') of every model of every cut: columns dataset, cut, model, metric, value.
+    ``shots`` ({many_above, few_below}) adds many / medium / few-shot accuracy (pipeline_lib.long_tail: mean
+    test recall of the classes grouped by the cut's training counts)."""
+    from .long_tail import shot_accuracy
     from .metrics import compute
 
     rows = []
@@ -250,17 +256,23 @@ def model_metrics(cuts: list[dict]) -> pd.DataFrame:
                 continue
             df = read_predictions(cut["models"][model]["predictions"], cut.get("test_indices"))
             m = compute(df["label"].to_numpy(), df["pred"].to_numpy(), C)
-            rows += [{"dataset": cut["dataset"], "cut": cut["cut"], "model": model, "metric": k, "value": m[k]}
-                     for k in TABLE5_METRICS]
+            values = {k: m[k] for k in TABLE5_METRICS}
+            if shots:
+                counts = np.bincount(_labels(cut["train_indices"]), minlength=C)
+                groups = shot_accuracy([m[f"recall_{c}"] for c in range(C)], counts, **shots)
+                values.update({k: v for k, v in groups.items() if not np.isnan(v)})  # a group without a class: no row
+            rows += [{"dataset": cut["dataset"], "cut": cut["cut"], "model": model, "metric": k, "value": v}
+                     for k, v in values.items()]
     return pd.DataFrame(rows, columns=["dataset", "cut", "model", "metric", "value"])
 
 
 def table5(per_cut: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
     """Long format: dataset, model, metric, mean, sd, n_cuts (models in the paper's order, absent ones left out)."""
     rows = []
+    metrics = [k for k in {**TABLE5_METRICS, **SHOT_METRICS} if k in set(per_cut["metric"])]
     for ds in datasets:
         for model in TABLE5_MODELS:
-            for metric in TABLE5_METRICS:
+            for metric in metrics:
                 v = per_cut.loc[(per_cut["dataset"] == ds) & (per_cut["model"] == model)
                                 & (per_cut["metric"] == metric), "value"]
                 if len(v):
@@ -272,25 +284,29 @@ def table5(per_cut: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
 def table5_markdown(t: pd.DataFrame, datasets: list[str], titles: dict | None = None) -> str:
     st = t.set_index(["dataset", "model", "metric"])
     models = [m for m in TABLE5_MODELS if m in set(t["model"])]
+    shown = {k: v for k, v in {**TABLE5_METRICS, **SHOT_METRICS}.items() if k in set(t["metric"])}
     rows = []
     for model in models:
         cells = [NAMES[model]]
         for ds in datasets:
-            for metric in TABLE5_METRICS:
+            for metric in shown:
                 key = (ds, model, metric)
                 cells.append(_fmt(st.loc[key, "mean"], st.loc[key, "sd"]) if key in st.index else "n/a")
         rows.append(cells)
-    heads = ["Method"] + [f"{_title(ds, titles)} {s}" for ds in datasets for s in TABLE5_METRICS.values()]
+    heads = ["Method"] + [f"{_title(ds, titles)} {s}" for ds in datasets for s in shown.values()]
     n = sorted(set(t["n_cuts"].astype(int)))
     return _markdown("Table V: Image Data: Latent vs Real DA", heads, rows) + (
         f"\nMean ± sd over cuts ({'/'.join(map(str, n))} cuts). BAC: balanced accuracy; FM: macro-F1 with "
-        "zero_division=1 (the authors' FM), on each cut's test images.\n")
+        "zero_division=1 (the authors' FM), on each cut's test images."
+        + (" Many / Medium / Few: mean test recall of the classes with many / medium / few training images "
+           "(thresholds: config long_tail)." if set(SHOT_METRICS) & set(shown) else "") + "\n")
 
 
 def table5_stage(cuts: list[dict], datasets: list[str], out_csv: str, out_md: str,
-                 titles: dict | None = None) -> pd.DataFrame:
-    """The Table V rule: metrics of every model's predictions, mean ± sd over cuts, CSV + Markdown."""
-    t = table5(model_metrics(cuts), datasets)
+                 titles: dict | None = None, shots: dict | None = None) -> pd.DataFrame:
+    """The Table V rule: metrics of every model's predictions, mean ± sd over cuts, CSV + Markdown; ``shots``
+    ({many_above, few_below}) adds the many / medium / few-shot columns."""
+    t = table5(model_metrics(cuts, shots), datasets)
     return _write_table(t, table5_markdown(t, datasets, titles), out_csv, out_md)
 
 

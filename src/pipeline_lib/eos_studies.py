@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import prediction_metrics
-from .reports import TABLE2_METRICS, _markdown, loss_display, mean_sd
+from .reports import TABLE2_METRICS, loss_display
 
 
 def label_conflict_share(oversampled_parquet: str) -> float:
@@ -79,25 +79,34 @@ def _summary(records: list[dict], titles: dict) -> pd.DataFrame:
 
 
 def wide_markdown(summary: pd.DataFrame, rows: list[str], cols: str | None, metrics: dict, title: str,
-                  labels: dict | None = None, notes: str = "") -> str:
-    """A markdown table: one line per distinct ``rows`` tuple, one column per (``cols`` value, metric)
-    (``cols`` None: one per metric), cells 'mean ± sd'.  ``labels`` renames values in cells and heads."""
+                  labels: dict | None = None, notes: str = "", lower_better=("label_conflict",),
+                  best_along: str = "row") -> str:
+    """A readable markdown table, cells 'mean ± sd'.  With ``cols``: one block per metric, a line per
+    distinct ``rows`` tuple, the ``cols`` values side by side, the best mean of each line in bold.  Without:
+    one block, a column per metric, the best mean of each column in bold.  ``best_along='column'`` marks the
+    best of each column of a block instead.  ``labels`` renames values in cells and heads; a metric in
+    ``lower_better`` is not marked (its direction is no verdict)."""
+    from .reports import markdown_block
+
     labels = labels or {}
     name = lambda v: str(labels.get(v, v))  # noqa: E731
-    col_values = list(dict.fromkeys(summary[cols])) if cols else [None]
-    heads = [r.capitalize() for r in rows] + [
-        (f"{name(c)} " if c is not None else "") + label for c in col_values for label in metrics.values()]
     stats = {tuple(r[k] for k in rows) + ((r[cols],) if cols else ()) + (r["metric"],): (r["mean"], r["sd"])
              for _, r in summary.iterrows()}
-    lines = []
-    for key in dict.fromkeys(tuple(r[k] for k in rows) for _, r in summary.iterrows()):
-        cells = [name(v) for v in key]
-        for c in col_values:
-            for m in metrics:
-                mean, sd = stats.get(key + ((c,) if cols else ()) + (m,), (np.nan, np.nan))
-                cells.append(mean_sd(mean, sd))
-        lines.append(cells)
-    return _markdown(title, heads, lines) + (f"\n{notes}\n" if notes else "")
+    keys = list(dict.fromkeys(tuple(r[k] for k in rows) for _, r in summary.iterrows()))
+    row_labels = [[name(v) for v in key] for key in keys]
+    heads = [r.capitalize() for r in rows]
+    if cols is None:
+        cells = {(key, m): stats.get(key + (m,), (np.nan, np.nan)) for key in keys for m in metrics}
+        return (f"# {title}\n\n" + markdown_block("", heads + list(metrics.values()), row_labels, list(metrics),
+                                                   keys, cells, best_along="column")
+                + (f"\n{notes}\n" if notes else ""))
+    col_values = list(dict.fromkeys(summary[cols]))
+    blocks = []
+    for m, label in metrics.items():
+        cells = {(key, c): stats.get(key + (c, m), (np.nan, np.nan)) for key in keys for c in col_values}
+        blocks.append(markdown_block(label, heads + [name(c) for c in col_values], row_labels, col_values, keys,
+                                     cells, best_along, best=None if m in lower_better else "max"))
+    return f"# {title}\n\n" + "\n".join(blocks) + (f"\n{notes}\n" if notes else "")
 
 
 def _write(frame: pd.DataFrame, out_csv: str, markdown: str, out_md: str) -> None:
@@ -118,7 +127,8 @@ def table4_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict
     note = (f"EOS heads on the cross-entropy embeddings, one run per K (K in the run's path, "
             f"data/heads/<dataset>/cut<cut>/ce/eos-k<K>/); K = {table2_k} is the Table II run. " + _METRIC_NOTE)
     _write(summary, out_csv, wide_markdown(summary, ["k"], "dataset", TABLE2_METRICS,
-                                           "Table IV: EOS with K nearest neighbours (cross-entropy)", notes=note),
+                                           "Table IV: EOS with K nearest neighbours (cross-entropy)", notes=note,
+                                           best_along="column"),
            out_md)
     return summary
 
@@ -167,8 +177,10 @@ VARIANT_LABELS = {"smote": "SMOTE", "eos_text": "EOS text", "eos_pseudocode": "E
                   "eos_authors": "EOS authors", "eos_half_gap": "EOS r<0.5"}
 
 
-def variants_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict, k: int) -> pd.DataFrame:
-    """The EOS variant study: records {dataset, loss, cut, method, predictions, oversampled}; CSV per cut."""
+def variants_stage(records: list[dict], out_csv: str, out_md: str, *, titles: dict, k: int,
+                   custom: dict | None = None) -> pd.DataFrame:
+    """The EOS variant study: records {dataset, loss, cut, method, predictions, oversampled}; CSV per cut.
+    ``custom``: {run name: one line (class, package, version, params)} of your own samplers among the methods."""
     tidy = per_cut(records)
     tidy.to_csv(out_csv, index=False, float_format="%.6f")
     summary = summarise(tidy)
@@ -179,6 +191,8 @@ def variants_stage(records: list[dict], out_csv: str, out_md: str, *, titles: di
             "(partner read one rank too close: the base itself or often a same-class point). r<0.5: the text's "
             "EOS with r ~ U[0, 0.5). Conflict: the share of synthetic rows whose nearest original row (in the "
             "embedding space) is of another class. " + _METRIC_NOTE)
+    if custom:
+        note += " Your own samplers: " + "; ".join(custom.values()) + "."
     with open(out_md, "w") as fh:
         fh.write(wide_markdown(summary, ["dataset", "loss"], "method", {"bac": "BAC", "label_conflict": "Conflict"},
                                "EOS variants next to SMOTE (BAC and label-conflict share)", VARIANT_LABELS,

@@ -128,14 +128,20 @@ def _originals_first(sampler, X: np.ndarray, y: np.ndarray, name: str):
     return X_res, y_res
 
 
-def _resample(X, y, name: str, random_state, options: dict):
+def _resample(X, y, name: str, random_state, options: dict, spec: dict | None = None):
     """:func:`resample_embeddings` that also returns the sampler it ran (fitted) and the options it ran
-    with (after :func:`fit_neighbours_to_classes`)."""
+    with (after :func:`fit_neighbours_to_classes`).  ``spec``: a custom sampler entry
+    (:mod:`pipeline_lib.custom_samplers`) run instead of the built-in ``name``."""
     X = np.asarray(X)
     y = np.asarray(y)
     n = len(X)
-    options = fit_neighbours_to_classes(name, y, options)
-    sampler = make_sampler(name, random_state, **options)
+    if spec:
+        from .custom_samplers import build
+
+        sampler = build(spec, random_state)
+    else:
+        options = fit_neighbours_to_classes(name, y, options)
+        sampler = make_sampler(name, random_state, **options)
     X_res, y_res = _originals_first(sampler, X, y, name)
     is_synthetic = np.zeros(len(X_res), dtype=bool)
     is_synthetic[n:] = True
@@ -175,9 +181,10 @@ def _json_params(sampler) -> dict:
 
 
 def sampler_record(name: str, sampler, options_requested: dict, options_used: dict, random_state,
-                   y_before, y_after, class_names=None) -> dict:
+                   y_before, y_after, class_names=None, spec: dict | None = None) -> dict:
     """The metadata of one oversampling run (see the module docstring), and the console line when the
-    sampler left a class off the majority count."""
+    sampler left a class off the majority count.  A custom sampler (``spec``) adds ``sampler_class``,
+    ``sampler_package`` and ``sampler_version``."""
     n_classes = max(len(class_names or ()), int(np.max(y_before)) + 1, int(np.max(y_after)) + 1)
     before = np.bincount(np.asarray(y_before, np.int64), minlength=n_classes)
     after = np.bincount(np.asarray(y_after, np.int64), minlength=n_classes)
@@ -185,10 +192,15 @@ def sampler_record(name: str, sampler, options_requested: dict, options_used: di
     record = {"sampler": name, "sampler_options": dict(options_used), "sampler_params": params,
               "sampler_seed": int(random_state), "class_counts_before": before.tolist(),
               "class_counts_after": after.tolist()}
+    if spec:
+        from .custom_samplers import describe
+
+        d = describe(spec)
+        record.update(sampler_class=d["class"], sampler_package=d["package"], sampler_version=d["version"])
     if "k_neighbors" in params:
         record["sampler_k_neighbors"] = params["k_neighbors"]
-        asked = _json_params(make_sampler(name, random_state, **options_requested)).get("k_neighbors")
-        if asked != params["k_neighbors"]:
+        asked = None if spec else _json_params(make_sampler(name, random_state, **options_requested)).get("k_neighbors")
+        if not spec and asked != params["k_neighbors"]:
             record["sampler_k_neighbors_requested"] = asked
     target = int(before.max())
     off = [c for c in range(n_classes) if before[c] > 0 and after[c] != target]
@@ -202,7 +214,7 @@ def sampler_record(name: str, sampler, options_requested: dict, options_used: di
 
 
 def resample_file(in_parquet: str, out_parquet: str, name: str, *, random_state: int, options: dict | None = None,
-                  log=print) -> None:
+                  log=print, spec: dict | None = None) -> None:
     """The ``oversample_embeddings`` rule: oversample a train-embedding Parquet file to full balance.
 
     The output has the same schema; synthetic rows follow the originals with ``sample_id = -1``,
@@ -215,17 +227,17 @@ def resample_file(in_parquet: str, out_parquet: str, name: str, *, random_state:
     df, meta = emb.read(in_parquet)
     y = df["label"].to_numpy()
     requested = dict(options or {})
-    X_res, y_res, syn, sampler, options = _resample(emb.features(df), y, name, random_state, requested)
+    X_res, y_res, syn, sampler, options = _resample(emb.features(df), y, name, random_state, requested, spec)
     n = len(df)
     out = emb.make_frame(np.r_[df["sample_id"].to_numpy(), -np.ones(len(y_res) - n, np.int64)], y_res,
                          np.r_[df["pred"].to_numpy(), -np.ones(len(y_res) - n, np.int64)], X_res, syn)
-    record = sampler_record(name, sampler, requested, options, random_state, y, y_res, meta.get("class_names"))
+    record = sampler_record(name, sampler, requested, options, random_state, y, y_res, meta.get("class_names"), spec)
     log(f"{name}: {n} rows -> {len(out)} rows; class counts {record['class_counts_after']}")
     emb.write(out_parquet, out, dict(meta, **record))
 
 
 def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: str, *, random_state: int,
-                         options: dict | None = None, log=print) -> None:
+                         options: dict | None = None, log=print, spec: dict | None = None) -> None:
     """The ``oversample_pixels`` rule (EOS paper Table I, "pre-processing"): oversample one cut's
     training images in PIXEL space to full balance.  Images are flattened to float vectors, resampled
     with the same samplers as the embeddings, clipped to [0, 255], rounded and reshaped back; ``ros``
@@ -239,9 +251,9 @@ def resample_images_file(images_npz: str, indices_csv: str, out_npz: str, name: 
         X_res = images = x[pos[:, 0].astype(np.int64)]  # float32 positions: exact below 2**24 rows
     else:
         flat = x.reshape(len(x), -1).astype(np.float32)
-        X_res, y_res, syn, sampler, options = _resample(flat, y, name, random_state, requested)
+        X_res, y_res, syn, sampler, options = _resample(flat, y, name, random_state, requested, spec)
         images = np.clip(np.rint(X_res), 0, 255).astype(np.uint8).reshape((len(X_res),) + x.shape[1:])
-    record = sampler_record(name, sampler, requested, options, random_state, y, y_res, data.class_names)
+    record = sampler_record(name, sampler, requested, options, random_state, y, y_res, data.class_names, spec)
     log(f"pixel {name}: {len(x)} images -> {len(images)}; class counts {record['class_counts_after']}")
     write_balanced_images(out_npz, images, y_res, syn, record)
 

@@ -111,7 +111,8 @@ K_SETTING = {("eos", "table2"), ("eos", "table3"), ("eos", "table5")}
 AVERAGE = "average"
 
 METRIC_MAP = {"bac": "bac", "BAC": "bac", "gm_authors": "gm", "GM": "gm", "fm_authors": "fm", "FM": "fm"}
-NOT_PAPER = {"gm", "fm", "GMrec", "gmrec", "acc"}  # conventional definitions: never compared with the paper
+NOT_PAPER = {"gm", "fm", "GMrec", "gmrec", "acc", "many", "medium", "few"}
+# ^ the conventional definitions and the long-tail shot groups (no paper printed them): never compared
 COUNT_METRICS = {"imbalance_ratio", "samples", "features", "classes", "imbalance_level", "train_majority",
                  "train_minority", "test_majority", "test_minority"}
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-METHOD_NAMES = {"baseline": "Baseline", "none": "Head", "ros": "ROS", "smote": "SMOTE",
-                "bsmote": "B.SMOTE", "balsvm": "Bal.SVM", "eos": "EOS", "crt": "cRT", "tau_norm": "tau-norm"}
+
+
+class _Names(dict):
+    """Display names; a name not listed (your own sampler's run name) is shown as it is."""
+
+    def __missing__(self, key):
+        return key
+
+
+METHOD_NAMES = _Names({"baseline": "Baseline", "none": "Head", "ros": "ROS", "smote": "SMOTE",
+                       "bsmote": "B.SMOTE", "balsvm": "Bal.SVM", "eos": "EOS", "crt": "cRT", "tau_norm": "tau-norm",
+                       "logit_adj": "LA"})
 # Kang et al.'s decoupling baselines (ICLR 2020), Table II columns after the samplers: cRT = a fresh head retrained
-# on the ros sampler's class-balanced embeddings, tau-norm = the phase-1 head with w_c / ||w_c||^tau, no bias
-DECOUPLING = ("crt", "tau_norm")
+# on the ros sampler's class-balanced embeddings, tau-norm = the phase-1 head with w_c / ||w_c||^tau, no bias;
+# then post-hoc logit adjustment (Menon et al., ICLR 2021: phase-1 logits - tau log prior, pipeline_lib.decoupling)
+DECOUPLING = ("crt", "tau_norm", "logit_adj")
 LOSS_NAMES = {"ce": "CE", "focal": "Focal", "asl": "ASL", "ldam": "LDAM"}
 TABLE2_METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}  # what the papers printed
 # Table II adds, labelled GMrec, the geometric mean of the per-class recalls (metrics.gm): the authors' GM
@@ -16,8 +27,17 @@ TABLE2_METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}  # what 
 TABLE2_COLUMNS = {**TABLE2_METRICS, "gm": "GMrec"}
 
 
-TABLE1_NAMES = {"pre_smote": "Pre-SMOTE", "pre_bsmote": "Pre-BSMOTE", "pre_balsvm": "Pre-BalSVM",
-                "pre_ros": "Pre-ROS", "pre_remix": "REMIX", "smote": "Post-SMOTE", "bsmote": "Post-BSMOTE", "balsvm": "Post-BalSVM"}
+
+
+class _PreNames(_Names):
+    """Table I's names; a pixel-space run of your own sampler, ``pre_<name>``, is shown as ``Pre-<name>``."""
+
+    def __missing__(self, key):
+        return "Pre-" + key[len("pre_"):] if key.startswith("pre_") else key
+
+
+TABLE1_NAMES = _PreNames({"pre_smote": "Pre-SMOTE", "pre_bsmote": "Pre-BSMOTE", "pre_balsvm": "Pre-BalSVM",
+                "pre_ros": "Pre-ROS", "pre_remix": "REMIX", "smote": "Post-SMOTE", "bsmote": "Post-BSMOTE", "balsvm": "Post-BalSVM"})
 
 
 def loss_display(loss: str) -> str:
@@ -64,17 +84,49 @@ def mean_sd(mean: float, sd: float) -> str:
     return f"{mean:.4f}" if np.isnan(sd) else f"{mean:.4f} ± {sd:.4f}"
 
 
-def _mean_sd_cells(r, prefixes: list[str], columns: dict = TABLE2_METRICS) -> list[str]:
-    """:func:`mean_sd` of each ``<prefix>_<METRIC>``."""
-    return [mean_sd(r[f"{prefix}_{s}_mean"], r[f"{prefix}_{s}_sd"]) for prefix in prefixes for s in columns.values()]
+def markdown_block(title: str, heads: list[str], row_labels: list, col_keys, row_keys, cells: dict,
+                   best_along: str = "row", best: str = "max") -> str:
+    """One readable Markdown table: a row per ``row_keys`` (its leading cells ``row_labels``, a string or a
+    list each), a column per ``col_keys``, ``cells[(row key, col key)] = (mean, sd)`` shown as 'mean ± sd'
+    (:func:`mean_sd`; a missing cell '—'); the best mean (``best``: 'max' or 'min'; rounded to the 4
+    decimals shown, so ties are all marked; a row or column that ties throughout is not marked) of each row (``best_along='row'``) or column ('column') in
+    bold, none with ``best=None``."""
+    means = {k: round(float(v[0]), 4) for k, v in cells.items() if not np.isnan(v[0])}
+    pick = max if best == "max" else min
+
+    def winner(keys):  # none where every value ties (nothing to tell apart)
+        vals = [means[k] for k in keys if k in means]
+        return pick(vals) if best and len(set(vals)) > 1 else None
+
+    win = ({r: winner([(r, c) for c in col_keys]) for r in row_keys} if best_along == "row"
+           else {c: winner([(r, c) for r in row_keys]) for c in col_keys})
+    rows = []
+    for r, lab in zip(row_keys, row_labels):
+        out = [lab] if isinstance(lab, str) else list(lab)
+        for c in col_keys:
+            mean, sd = cells.get((r, c), (np.nan, np.nan))
+            text = mean_sd(mean, sd)
+            w = win[r] if best_along == "row" else win[c]
+            out.append(f"**{text}**" if w is not None and (r, c) in means and means[(r, c)] == w else text)
+        rows.append(out)
+    return _markdown("", heads, rows) if not title else f"## {title}\n\n" + _markdown("", heads, rows)
 
 
 def to_markdown(table: pd.DataFrame, methods: list[str], title: str = "") -> str:
-    """Markdown twin of :func:`table2`: mean ± sd to 4 decimals."""
-    heads = ["Dataset", "Loss", "Cuts"] + [f"{METHOD_NAMES[m]} {s}" for m in methods for s in TABLE2_COLUMNS.values()]
-    rows = [[str(r["dataset"]), str(r["loss"]), str(r["n_cuts"])]
-            + _mean_sd_cells(r, [METHOD_NAMES[m] for m in methods], TABLE2_COLUMNS) for _, r in table.iterrows()]
-    notes = ("\nBAC: balanced accuracy. GM, FM: as the authors computed them (imbalanced-learn's macro G-mean "
+    """Markdown twin of :func:`table2`, laid out as the paper's: one block per metric (BAC, GM, FM, GMrec),
+    a row per data set and loss, the methods side by side, mean ± sd to 4 decimals, the best mean of each
+    row in bold."""
+    names = [METHOD_NAMES[m] for m in methods]
+    keys = list(range(len(table)))
+    labels = [[str(r["dataset"]), str(r["loss"]), str(r["n_cuts"])] for _, r in table.iterrows()]
+    blocks = []
+    for short in TABLE2_COLUMNS.values():
+        cells = {(i, n): (r[f"{n}_{short}_mean"], r[f"{n}_{short}_sd"])
+                 for i, (_, r) in enumerate(table.iterrows()) for n in names}
+        blocks.append(markdown_block(short, ["Dataset", "Loss", "Cuts"] + names, labels, names, keys, cells))
+    body = (f"# {title}\n\n" if title else "") + "\n".join(blocks)
+    notes = ("\nBold: the best mean of the row. BAC: balanced accuracy. GM, FM: as the authors computed them "
+             "(imbalanced-learn's macro G-mean "
              "sqrt(mean TPR x mean TNR); macro-F1 with zero_division=1), the columns the paper printed. GMrec: the "
              "geometric mean of the per-class recalls, 0 when any class is never predicted correctly.\n")
     if "crt" in methods:
@@ -86,7 +138,11 @@ def to_markdown(table: pd.DataFrame, methods: list[str], title: str = "") -> str
                   "L2 norm to the power tau, bias dropped; tau chosen by BAC on a stratified held-out share of the "
                   "cut's training embeddings, never on the test set. LDAM's cosine head has unit-norm class "
                   "vectors already, so there tau-norm equals the Baseline.\n")
-    return _markdown(title, heads, rows) + notes
+    if "logit_adj" in methods:
+        notes += ("\nLA: post-hoc logit adjustment (Menon et al., ICLR 2021): the phase-1 logits minus tau times the "
+                  "log of the cut's training class prior (LDAM's cosine logits scaled by its s), tau chosen by BAC on "
+                  "the same held-out share of the training embeddings as tau-norm, never on the test set.\n")
+    return body + notes
 
 
 def table2_methods(methods: list[str], present) -> list[str]:
@@ -98,8 +154,10 @@ def table2_methods(methods: list[str], present) -> list[str]:
 
 
 def table2_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets: list[str],
-                 losses: list[str], methods: list[str], titles: dict | None = None) -> pd.DataFrame:
-    """The ``table2`` rule: EOS paper Table II (BAC / GM / FM, mean ± sd over cuts)."""
+                 losses: list[str], methods: list[str], titles: dict | None = None,
+                 custom: dict | None = None) -> pd.DataFrame:
+    """The ``table2`` rule: EOS paper Table II (BAC / GM / FM, mean ± sd over cuts).  ``custom``: {run name:
+    one line (class, package, version, params)} of your own samplers, listed under the table."""
     metrics = pd.concat([pd.read_csv(f, dtype={"loss": str, "method": str, "dataset": str}) for f in metric_files],
                         ignore_index=True)
     methods = table2_methods(methods, metrics["method"].unique())
@@ -112,6 +170,8 @@ def table2_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets
         fh.write(to_markdown(table, methods, "Table II: baseline and latent-space oversampling"
                              + (f", decoupling baselines {' and '.join(extra)}" if extra else "")
                              + " (BAC; GM, FM as the authors computed them; GMrec; mean ± sd over cuts)"))
+        if custom:
+            fh.write("\nYour own samplers:\n\n" + "".join(f"- {line}\n" for line in custom.values()))
     return table
 
 
@@ -135,11 +195,18 @@ def table1(metrics: pd.DataFrame, datasets: list[str], methods: list[str]) -> pd
 
 
 def table1_markdown(table: pd.DataFrame, datasets: list[str], titles: dict | None = None) -> str:
+    """One block per data set: the methods as rows, BAC / GM / FM side by side, the best of each column bold."""
     titles = titles or {}
-    heads = ["Method"] + [f"{titles.get(d, d)} {s}" for d in datasets for s in TABLE2_METRICS.values()]
-    rows = [[r["method"]] + _mean_sd_cells(r, datasets) for _, r in table.iterrows()]
-    return _markdown("Table I: pre-processing (pixel space) vs embedding-space oversampling, cross-entropy "
-                     "(BAC, GM, FM as the authors computed them; mean ± sd over cuts)", heads, rows)
+    keys = list(range(len(table)))
+    labels = [str(r["method"]) for _, r in table.iterrows()]
+    blocks = []
+    for d in datasets:
+        cells = {(i, s): (r[f"{d}_{s}_mean"], r[f"{d}_{s}_sd"]) for i, (_, r) in enumerate(table.iterrows())
+                 for s in TABLE2_METRICS.values()}
+        blocks.append(markdown_block(titles.get(d, d), ["Method"] + list(TABLE2_METRICS.values()), labels,
+                                     list(TABLE2_METRICS.values()), keys, cells, best_along="column"))
+    return ("# Table I: pre-processing (pixel space) vs embedding-space oversampling, cross-entropy (BAC, GM, FM as "
+            "the authors computed them; mean ± sd over cuts; bold: the best of each column)\n\n" + "\n".join(blocks))
 
 
 def table1_stage(metric_files: list[str], out_csv: str, out_md: str, *, datasets: list[str], methods: list[str],

@@ -64,7 +64,7 @@ def tiny_run(tmp_path_factory):
 def test_table2_is_built(tiny_run):
     t = pd.read_csv(tiny_run / "reports/table2.csv")
     assert list(t["loss"]) == ["CE", "LDAM"] and (t["n_cuts"] == 2).all()
-    methods = ("Baseline", "SMOTE", "B.SMOTE", "Bal.SVM", "EOS", "cRT", "tau-norm")  # decoupling baselines last
+    methods = ("Baseline", "SMOTE", "B.SMOTE", "Bal.SVM", "EOS", "cRT", "tau-norm", "LA")  # decoupling baselines last
     assert [c[:-len("_BAC_mean")] for c in t.columns if c.endswith("_BAC_mean")] == list(methods)
     for meth in methods:
         for met in ("BAC", "GM", "FM"):
@@ -72,7 +72,12 @@ def test_table2_is_built(tiny_run):
             assert ((vals >= 0) & (vals <= 1)).all()
             assert t[f"{meth}_{met}_sd"].notna().all()
     md = (tiny_run / "reports/table2.md").read_text()
-    assert "| digits | CE | 2 |" in md and " ± " in md and "| cRT BAC |" in md and "| tau-norm BAC |" in md
+    assert "| digits | CE | 2 |" in md and " ± " in md and "**" in md and "## GMrec\n" in md
+    assert md.count("| Dataset | Loss | Cuts | Baseline | SMOTE | B.SMOTE | Bal.SVM | EOS | cRT | tau-norm | LA |") == 4
+    shots = pd.read_csv(tiny_run / "reports/table2_shots.csv")
+    assert len(shots) == 2 * 8 * 3 and set(shots["shot"]) == {"many", "medium", "few"}
+    la = pd.read_csv(tiny_run / "data/heads/digits/cut0/ce/logit_adj/tau_search.csv")
+    assert la["chosen"].sum() == 1 and (la["n_heldout"] > 0).all()
 
 
 def test_decoupling_baselines(tiny_run):
@@ -123,11 +128,11 @@ def test_intermediates_are_readable_with_pandas(tiny_run):
     log = pd.read_csv(tiny_run / "data/heads/digits/cut0/ce/eos-k10/training_log.csv")
     assert log["epoch"].tolist() == [1, 2, 3]
     m = pd.read_csv(tiny_run / "data/metrics/digits/cut0/ce/metrics.csv")
-    assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm"}
+    assert set(m["method"]) == {"baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm", "logit_adj"}
     assert {"bac", "gm_authors", "fm_authors", "gm", "fm", "acc", "recall_9"} <= set(m["metric"])
     # every rule left a log and a benchmark
     for rule in ("fetch_dataset", "imbalance_dataset", "train_backbone", "export_embeddings",
-                 "oversample_embeddings", "retrain_head", "tau_normalise", "evaluate_run", "table2"):
+                 "oversample_embeddings", "retrain_head", "tau_normalise", "logit_adjust", "evaluate_run", "table2"):
         assert list((tiny_run / "logs" / rule).iterdir()), rule
         assert list((tiny_run / "benchmarks" / rule).glob("*.tsv")), rule
 
@@ -195,7 +200,7 @@ def test_eos_studies(tiny_run):
     conflict = v[v["metric"] == "label_conflict"]
     assert len(conflict) == 5 * 2 * 2 and conflict["value"].between(0, 1).all()
     md = (r / "eos_variants.md").read_text()
-    assert "EOS pseudo-code BAC" in md and "Conflict" in md
+    assert "| Dataset | Loss | SMOTE | EOS text | EOS pseudo-code |" in md and "## Conflict" in md
 
 
 def test_gan_baselines(tiny_run):

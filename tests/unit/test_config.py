@@ -570,3 +570,15 @@ def test_balanced_draw_sizes(tmp_path):
                                           r"100 test images and it has 5000; allowed: a draw whose largest class is at "
                                           r"most 4900"):
         check_balanced(held, "d")
+
+
+def test_custom_sampler_entries_pass_the_schema():
+    cfg = default_config()
+    cfg["samplers"] = ["eos", {"name": "my_adasyn", "class": "imblearn.over_sampling.ADASYN"}]
+    cfg["pixel_oversampling"] = {"methods": ["smote", {"name": "sv", "smote_variants": "SMOTE", "params": {"k": 3}}]}
+    validate(cfg, SCHEMA)
+    assert cfg["samplers"][1] == {"name": "my_adasyn", "class": "imblearn.over_sampling.ADASYN", "params": {}}
+    assert cfg["long_tail"] == {"many_above": 100, "few_below": 20} and cfg["baselines"]["logit_adj"] is True
+    cfg["samplers"] = ["eos", {"name": "x", "class": "imblearn.over_sampling.ADASYN", "parms": {}}]
+    with pytest.raises(ConfigError, match=r"^samplers.1: Additional properties are not allowed \('parms'"):
+        validate(cfg, SCHEMA)

@@ -236,6 +236,23 @@ def test_table5_mean_sd_over_cuts(tmp_path):
     assert "| Base | 0.8750 ± 0.1768 |" in md and "| ROS | 0.5000 | 0.3333 |" in md
 
 
+def test_table5_many_medium_few_columns(tmp_path):
+    """Shot groups from the cut's training counts (class 0: 5 images, many; 1: 3, medium; 2: 1, few with
+    many_above 4, few_below 2); each group's accuracy is its classes' test recall."""
+    tr = _indices(tmp_path / "tr.csv", [0] * 5 + [1] * 3 + [2])
+    te = _indices(tmp_path / "te.csv", [0, 0, 1, 1, 2, 2])
+    cut = {"dataset": "toy", "cut": 0, "train_indices": tr, "test_indices": te, "models": {
+        "base": {"predictions": _pred(tmp_path / "b.parquet", [0, 0, 1, 1, 2, 2], [0, 0, 1, 0, 2, 0])}}}
+    t = di.table5_stage([cut], ["toy"], str(tmp_path / "t5.csv"), str(tmp_path / "t5.md"), {"toy": "Toy"},
+                        shots={"many_above": 4, "few_below": 2})
+    st = t.set_index("metric")["mean"]
+    assert t["metric"].tolist() == ["bac", "fm_authors", "many", "medium", "few"]
+    assert (st["many"], st["medium"], st["few"]) == (1.0, 0.5, 0.5)
+    md = (tmp_path / "t5.md").read_text()
+    assert "| Method | Toy BAC | Toy FM | Toy Many | Toy Medium | Toy Few |" in md
+    assert "| Base | 0.6667 | " in md and "| 1.0000 | 0.5000 | 0.5000 |" in md
+
+
 def test_table5_needs_every_test_image(tmp_path):
     tr = _indices(tmp_path / "tr.csv", [0, 1])
     te = _indices(tmp_path / "te.csv", [0, 1, 1])

@@ -46,7 +46,9 @@ def test_table4_summarises_cuts_and_renders_k_rows(tmp_path):
     assert bac.loc[10, "mean"] == 1.0 and bac.loc[10, "sd"] == 0
     assert bac.loc[50, "mean"] == pytest.approx((1 + 2 / 3) / 2) and bac.loc[50, "n_cuts"] == 2
     md = (tmp_path / "t4.md").read_text()
-    assert "| K | Digits BAC | Digits GM | Digits FM |" in md and "\n| 50 | 0.8333 ± 0.2357" in md
+    # one block per metric, K as rows, the best K of each data set (column) in bold
+    assert md.count("| K | Digits |") == 3 and "## BAC\n\n| K | Digits |" in md
+    assert "\n| 10 | **1.0000 ± 0.0000** |" in md and "\n| 50 | 0.8333 ± 0.2357 |" in md
     assert pd.read_csv(tmp_path / "t4.csv").columns.tolist() == ["dataset", "loss", "method", "k", "metric", "mean", "sd",
                                                                  "n_cuts"]
 
@@ -64,4 +66,5 @@ def test_variants_keep_cuts_and_add_conflict(tmp_path):
     assert len(tidy) == 2 * 2 * 4 and set(tidy["cut"]) == {0, 1}
     assert (tidy[tidy["metric"] == "label_conflict"]["value"] == 1.0).all()
     md = (tmp_path / "v.md").read_text()
-    assert "SMOTE Conflict" in md and "EOS text BAC" in md and "| d | CE | 1.0000 ± 0.0000" in md
+    assert "## Conflict\n\n| Dataset | Loss | SMOTE | EOS text |" in md and "## BAC\n" in md
+    assert "**" not in md  # BAC ties throughout, and the conflict share is never marked

@@ -10,6 +10,7 @@ from pipeline_lib.codehash import script_code_hash
 from pipeline_lib.namedfiles import flatten
 from pipeline_lib.reports import DECOUPLING as DECOUPLING_METHODS
 from pipeline_lib.sampler_runs import eos_study_runs, parse_run, run_name
+from pipeline_lib.custom_samplers import describe as describe_sampler, entry_name, is_custom
 from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
 from pipeline_lib.config import check_table4_k
 from pipeline_lib.integrity import set_rebuild_call
@@ -33,7 +34,10 @@ ALL_DATASETS = list(config["datasets"])
 DATASETS = list(config["eos_paper"].get("datasets") or ALL_DATASETS)  # the EOS paper's tables and figures
 CUTS = [str(c) for c in config["cuts"]]
 LOSSES = list(config["losses"])
-SAMPLERS = list(config["samplers"])
+SAMPLERS = [entry_name(e) for e in config["samplers"]]
+# your own samplers (pipeline_lib.custom_samplers): run name -> config entry, in embedding and in pixel space
+CUSTOM = {e["name"]: e for e in config["samplers"] if is_custom(e)}
+PIXEL_CUSTOM = {e["name"]: e for e in config["pixel_oversampling"]["methods"] if is_custom(e)}
 METHODS = ["baseline"] + SAMPLERS  # the phase-1 network and the samplers' retrained heads (Table II, figures)
 # Kang et al.'s decoupling baselines (config `baselines`), Table II columns after EOS: cRT is the head retrained
 # on the ros sampler's (class-balanced) embeddings, tau_norm the phase-1 head tau-normalised (rule tau_normalise)
@@ -61,7 +65,8 @@ EOS_OPTIONS = dict(config["oversampling"]["eos"])
 SAMPLER_RUN = {s: run_name(s, config["oversampling"].get(s, {})) for s in RUN_SAMPLERS}
 # Table IV (K sweep, ce) and the EOS variant study: more EOS runs; K = the configured K is the Table II run
 TABLE4_RUNS = {k: run_name("eos", {**EOS_OPTIONS, "k_neighbors": k}) for k in config["eos_paper"]["table4"]["k_values"]}
-VARIANT_RUNS = {"smote": "smote", **eos_study_runs(EOS_OPTIONS)}  # the variant study's methods -> runs
+# the variant study's methods -> runs (your own embedding-space samplers beside SMOTE and the EOS readings)
+VARIANT_RUNS = {"smote": "smote", **eos_study_runs(EOS_OPTIONS), **{c: c for c in CUSTOM}}
 SAMPLER_RUNS = list(dict.fromkeys(list(SAMPLER_RUN.values()) + list(TABLE4_RUNS.values())
                                   + list(VARIANT_RUNS.values())))
 
@@ -163,17 +168,40 @@ def head_params(wildcards):
 
 def sampler_params(wildcards):
     """The sampler of a run name and its options: EOS's all from the name, the others' from the config."""
+    if wildcards.sampler in CUSTOM:
+        return custom_sampler_params(CUSTOM[wildcards.sampler])
     name, options = parse_run(wildcards.sampler)
     if name != "eos":
         options = dict(config["oversampling"].get(name, {}))
     return {"name": name, "options": options, "seed": config["seed"]}
 
 
+def custom_sampler_params(entry):
+    """A custom sampler's params: its entry, and its package's version (a new version reruns its runs)."""
+    d = describe_sampler(entry)
+    return {"name": d["name"], "options": d["params"], "seed": config["seed"], "spec": dict(entry),
+            "class": d["class"], "package": d["package"], "version": d["version"]}
+
+
+def pixel_sampler_params(wildcards):
+    """oversample_pixels' params: a built-in's options from `oversampling`, or a custom sampler's entry."""
+    if wildcards.pixel_sampler in PIXEL_CUSTOM:
+        return custom_sampler_params(PIXEL_CUSTOM[wildcards.pixel_sampler])
+    return {"options": dict(config["oversampling"].get(wildcards.pixel_sampler, {})), "seed": config["seed"]}
+
+
+def custom_labels(entries):
+    """{run name: one report line (class, package, version, params)} of custom sampler entries."""
+    from pipeline_lib.custom_samplers import label
+
+    return {name: label(e) for name, e in entries.items()}
+
+
 def all_metrics():
     return expand("data/metrics/{dataset}/cut{cut}/{loss}/metrics.csv", dataset=DATASETS, cut=CUTS, loss=LOSSES)
 
 
-PIXEL_METHODS = list(config["pixel_oversampling"]["methods"])
+PIXEL_METHODS = [entry_name(e) for e in config["pixel_oversampling"]["methods"]]
 # + eos: EOS in pixel space (reports/pixel_eos, §V-E3)
 RUN_PIXEL_METHODS = PIXEL_METHODS + [m for m in DA_PIXEL + ["eos"] if m not in PIXEL_METHODS]
 PIXEL_SAMPLERS = [m for m in RUN_PIXEL_METHODS if m != "remix"]
@@ -602,6 +630,17 @@ def tau_norm_params():
             "seed": config["seed"]}
 
 
+def logit_adjust_params(wildcards):
+    """logit_adjust's params: tau-norm's grid, held-out share and seed, and LDAM's logit scale s (its cosine
+    head's logits are s cos)."""
+    return {**tau_norm_params(), "cosine_scale": float(config["loss_options"]["ldam"]["s"])}
+
+
+def shots_runs():
+    """(dataset, cut, loss) of Table II's runs, in all_metrics() order."""
+    return [(d, c, l) for d in DATASETS for c in CUTS for l in LOSSES]
+
+
 def method_predictions(wildcards):
     """evaluate_run's head inputs: the test predictions of every method of TABLE2_METHODS after the
     baseline, in that order (cRT reads the ros head; with ros also among the samplers both columns show it)."""
@@ -618,7 +657,7 @@ def count_runs_input(runs):
     (its head is the phase-1 one, trained on the imbalanced cut)."""
     def files(d, c, l):
         base = f"{d}/cut{c}/{l}"
-        return {m: (f"data/embeddings/{base}/train.parquet" if m == "tau_norm"
+        return {m: (f"data/embeddings/{base}/train.parquet" if m in ("tau_norm", "logit_adj")
                     else f"data/oversampled/{base}/{method_folder(m)}.parquet") for m in COUNT_METHODS}
 
     return flatten({"runs": [{"oversampled": files(d, c, l)} for d, c, l in runs]})

@@ -90,6 +90,7 @@ rule da_table5_image_performance:
         "benchmarks/da_table5_image_performance/table5.tsv"
     params:
         runs=da_runs_meta(),
+        long_tail=dict(config["long_tail"]),
         code=code("da_table5_image_performance.py"),
     threads: 1
     resources:

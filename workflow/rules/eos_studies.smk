@@ -95,6 +95,7 @@ rule eos_variants:
         records=records_meta(variant_records()),
         titles=TITLES,
         k=EOS_OPTIONS["k_neighbors"],
+        custom=custom_labels(CUSTOM),
         code=code("eos_variants.py"),
     threads: 1
     resources:

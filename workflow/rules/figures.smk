@@ -180,6 +180,7 @@ rule eos_paper:
         "reports/table1.csv",
         "reports/table2.csv",
         "reports/table2_class_counts.csv",
+        "reports/table2_shots.csv",
         expand("reports/fig3_{dataset}.png", dataset=DATASETS),
         "reports/fig4.png",
         expand("reports/fig5_{dataset}.png", dataset=DATASETS),

@@ -50,3 +50,30 @@ rule tau_normalise:
         runtime=10,
     script:
         "../scripts/tau_normalise.py"
+
+
+# Menon et al.'s post-hoc logit adjustment: the phase-1 logits minus tau log(training prior), tau chosen on the
+# held-out share of the train embeddings that tau-norm uses; written where evaluate_run reads a method's predictions.
+
+
+rule logit_adjust:
+    input:
+        backbone="data/backbones/{dataset}/cut{cut}/{loss}/backbone.pt",
+        train="data/embeddings/{dataset}/cut{cut}/{loss}/train.parquet",
+        test="data/embeddings/{dataset}/cut{cut}/{loss}/test.parquet",
+    output:
+        predictions="data/heads/{dataset}/cut{cut}/{loss}/logit_adj/test_predictions.parquet",
+        search="data/heads/{dataset}/cut{cut}/{loss}/logit_adj/tau_search.csv",
+    log:
+        "logs/logit_adjust/{dataset}_cut{cut}_{loss}.log",
+    benchmark:
+        "benchmarks/logit_adjust/{dataset}_cut{cut}_{loss}.tsv"
+    params:
+        la=logit_adjust_params,
+        code=code("logit_adjust.py"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/logit_adjust.py"

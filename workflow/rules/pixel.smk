@@ -15,7 +15,7 @@ rule oversample_pixels:
     wildcard_constraints:
         pixel_sampler=_alternatives(PIXEL_SAMPLERS),
     params:
-        sampler=lambda wc: {"options": dict(config["oversampling"].get(wc.pixel_sampler, {})), "seed": config["seed"]},
+        sampler=pixel_sampler_params,
         code=code("oversample_pixels.py"),
     threads: 1
     resources:

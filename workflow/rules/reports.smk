@@ -17,6 +17,7 @@ rule table2:
         losses=LOSSES,
         methods=TABLE2_METHODS,
         titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        custom=custom_labels(CUSTOM),
         code=code("table2.py"),
     threads: 1
     resources:
@@ -50,3 +51,37 @@ rule table2_class_counts:
     localrule: True
     script:
         "../scripts/table2_class_counts.py"
+
+
+# Table II's companion: many / medium / few-shot accuracy of every Table II method (config long_tail), and the
+# per-class test recall with each class's training count
+
+
+rule table2_shots:
+    input:
+        metrics=[f"data/metrics/{d}/cut{c}/{l}/metrics.csv" for d, c, l in shots_runs()],
+        train=[f"data/embeddings/{d}/cut{c}/{l}/train.parquet" for d, c, l in shots_runs()],
+    output:
+        csv=report("reports/table2_shots.csv", caption="../report/table2_shots.rst", category="EOS paper",
+                   subcategory="Table II", labels={"table": "II, many/medium/few-shot"}),
+        per_class="reports/table2_per_class.csv",
+        md="reports/table2_shots.md",
+    log:
+        "logs/table2_shots/table2_shots.log",
+    benchmark:
+        "benchmarks/table2_shots/table2_shots.tsv"
+    params:
+        runs=runs_meta(shots_runs()),
+        datasets=DATASETS,
+        losses=LOSSES,
+        methods=TABLE2_METHODS,
+        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        long_tail=dict(config["long_tail"]),
+        code=code("table2_shots.py"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    script:
+        "../scripts/table2_shots.py"

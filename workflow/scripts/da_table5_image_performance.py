@@ -4,4 +4,5 @@ from pipeline_lib import da_images, namedfiles, runlog
 runlog.start(snakemake)
 cuts = namedfiles.runs(snakemake.input, snakemake.params.runs)
 datasets, titles, _ = da_images.study(cuts)
-da_images.table5_stage(cuts, datasets, snakemake.output.csv, snakemake.output.md, titles)
+da_images.table5_stage(cuts, datasets, snakemake.output.csv, snakemake.output.md, titles,
+                       shots=snakemake.params.long_tail)

@@ -3,4 +3,5 @@ from pipeline_lib import eos_studies, namedfiles, runlog
 
 runlog.start(snakemake)
 p, o = snakemake.params, snakemake.output
-eos_studies.variants_stage(namedfiles.runs(snakemake.input, p.records), o.csv, o.md, titles=p.titles, k=p.k)
+eos_studies.variants_stage(namedfiles.runs(snakemake.input, p.records), o.csv, o.md, titles=p.titles, k=p.k,
+                           custom=p.custom)

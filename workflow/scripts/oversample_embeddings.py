@@ -4,4 +4,4 @@ from pipeline_lib import oversampling, runlog
 log = runlog.start(snakemake)
 p = snakemake.params.sampler
 oversampling.resample_file(snakemake.input[0], snakemake.output[0], p["name"],
-                           random_state=p["seed"], options=p["options"], log=log.info)
+                           random_state=p["seed"], options=p["options"], log=log.info, spec=p.get("spec"))

@@ -5,4 +5,4 @@ log = runlog.start(snakemake)
 p = snakemake.params.sampler
 oversampling.resample_images_file(snakemake.input.images, snakemake.input.indices, snakemake.output[0],
                                   snakemake.wildcards.pixel_sampler, random_state=p["seed"], options=p["options"],
-                                  log=log.info)
+                                  log=log.info, spec=p.get("spec"))

@@ -4,4 +4,4 @@ from pipeline_lib import reports, runlog
 runlog.start(snakemake)
 p = snakemake.params
 reports.table2_stage(list(snakemake.input), snakemake.output.csv, snakemake.output.md, datasets=p.datasets,
-                     losses=p.losses, methods=p.methods, titles=p.titles)
+                     losses=p.losses, methods=p.methods, titles=p.titles, custom=p.custom)
