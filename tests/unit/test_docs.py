@@ -52,8 +52,9 @@ def test_mkdocs_builds_strict(tmp_path):
 def test_readme_is_short_keeps_the_two_commands_and_links_resolve():
     text = (REPO / "README.md").read_text()
     assert len(text.splitlines()) <= 200
-    assert ("make run     # creates .venv, installs everything, runs: snakemake --cores $(nproc)  "
+    assert ("make run     # creates .venv, installs the pipeline, runs: snakemake --cores $(nproc)  "
             "(Table II + its class counts)") in text
-    assert "make test    # creates .venv (if needed), installs everything, runs: pytest -v -rs" in text
+    assert ("make test    # creates .venv (if needed), adds the test extras (pytest, mkdocs, smote-variants), "
+            "runs: pytest -v -rs") in text
     links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
     assert links and all((REPO / link).exists() for link in links), [l for l in links if not (REPO / l).exists()]
