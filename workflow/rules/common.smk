@@ -611,8 +611,10 @@ def all_latents():
     methods, Tables III-V, the K sweep, the variants), its pixel-space and GAN-balanced backbones, the Table V
     architectures and the models of the image study."""
     preds = [f"data/embeddings/{d}/cut{c}/{l}/test.parquet" for d in DATASETS for c in CUTS for l in LOSSES]
+    # logit adjustment has no network of its own: its logits are the phase-1 head's minus tau log prior (its
+    # tau in data/heads/.../logit_adj/tau_search.csv), its features the backbone's latents
     preds += [head_predictions(d, c, l, method_folder(m)) for d in DATASETS for c in CUTS for l in LOSSES
-              for m in TABLE2_METHODS[1:]]
+              for m in TABLE2_METHODS[1:] if m != "logit_adj"]
     preds += [f"data/pixel_backbones/{d}/cut{c}/{m}/test_predictions.parquet" for d in DATASETS for c in CUTS
               for m in PIXEL_METHODS]
     for records in (table3_records(), table4_records(), table5_records(), pixel_eos_records(), variant_records()):
