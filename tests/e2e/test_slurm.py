@@ -140,7 +140,7 @@ def test_slurm_profile_runs_jobs_through_sbatch(slurm_cluster, tmp_path):
     rules = sorted(r for _, r in submitted)
     # every compute rule went through sbatch; downloads and cheap aggregation ran locally
     assert rules == sorted(["imbalance_dataset", "train_backbone", "export_embeddings"] + ["oversample_embeddings"] * 3
-                           + ["retrain_head"] * 3 + ["tau_normalise"]), out[-3000:]  # 2 samplers + cRT's ros
+                           + ["retrain_head"] * 3 + ["tau_normalise", "logit_adjust"]), out[-3000:]  # 2 samplers + cRT's ros
     ctld_log = (slurm_cluster / "log" / "slurmctld.log").read_text()
     for job_id, rule in submitted:
         # the main scheduler logs "Allocate JobId=N", the backfill scheduler "Started JobId=N"
