@@ -20,6 +20,7 @@ precision, the setting it came from, and the CPU's relevant flags.
 from __future__ import annotations
 
 import platform
+from functools import lru_cache
 
 import torch
 
@@ -37,12 +38,19 @@ def check(name: str) -> str:
 def cpu_flags() -> list[str]:
     """Those of :data:`CPU_FLAGS` this CPU reports (Linux ``/proc/cpuinfo``; torch's own probes
     elsewhere)."""
+    return list(_cpu_flags())
+
+
+@lru_cache(maxsize=1)
+def _cpu_flags() -> tuple[str, ...]:
+    """:func:`cpu_flags`, read once per process (a training run resolves and records its precision several
+    times; the hardware does not change in between)."""
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
                 if line.startswith("flags"):
                     have = set(line.split(":", 1)[1].split())
-                    return [f for f in CPU_FLAGS if f in have]
+                    return tuple(f for f in CPU_FLAGS if f in have)
     except OSError:
         pass
     found = []
@@ -51,7 +59,7 @@ def cpu_flags() -> list[str]:
         fn = getattr(torch.cpu, probe, None)
         if fn is not None and fn():
             found.append(flag)
-    return found
+    return tuple(found)
 
 
 def cpu_has_bf16(flags: list[str] | None = None) -> bool:
