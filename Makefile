@@ -26,9 +26,9 @@ run: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES)
 
 # every file under data/ and reports/ against the size / sha256 its job recorded (and its format): lists the
-# damaged ones with the command that rebuilds each (pipeline_lib.integrity)
+# damaged ones with the command that rebuilds each (pipeline_lib.infra.integrity)
 verify: $(VENV)/.installed
-	$(PY) -m pipeline_lib.integrity data reports
+	$(PY) -m pipeline_lib.infra.integrity data reports
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -v -rs

@@ -5,7 +5,7 @@ forward+backward+step on the same batches, measured the same way.
     .venv/bin/python benchmarks/bench_backbone.py [--arch resnet32] [--images 1280] [--repeats 5]
                                                   [--device auto] [--threads N]
 
-Both figures come from pipeline_lib.training.step_throughput: the same images and batch sizes, the same
+Both figures come from pipeline_lib.core.training.step_throughput: the same images and batch sizes, the same
 step (on a GPU: eager, then also the CUDA-graph step), one untimed warm-up epoch, then the median of
 --repeats timed epochs, the device synchronised at the end of each.  The bare step runs on batches
 gathered and augmented beforehand, resident on the device.  Prints images/s of both, their ratio
@@ -16,7 +16,7 @@ Data: seeded random uint8 CIFAR-shaped images with random labels (throughput doe
 random labels keep every batch mixed: a batch of one class drives the loss to 0 and the weights into
 denormal floats, which slows a CPU down many times).
 
-Precision (``backbone_training.precision``, :mod:`pipeline_lib.precision`): the CPU's relevant flags are
+Precision (``backbone_training.precision``, :mod:`pipeline_lib.core.precision`): the CPU's relevant flags are
 printed first; the loop and the bare step are measured in fp32 and in bf16 (the product's bf16 is autocast
 with channels-last), and ``--layouts`` adds the bare step in all four variants (fp32 / bf16, each with and
 without channels-last), interleaved step by step so that other load on the machine hits each variant alike.
@@ -29,11 +29,12 @@ import time
 import numpy as np
 import torch
 
-from pipeline_lib import precision
-from pipeline_lib.losses import make_loss
-from pipeline_lib.models import build_model
-from pipeline_lib.schema_defaults import train_config
-from pipeline_lib.training import pick_device, step_throughput
+from pipeline_lib.core import precision
+from pipeline_lib.core.losses import make_loss
+from pipeline_lib.core.models import build_model
+from pipeline_lib.infra.schema_defaults import train_config
+from pipeline_lib.core.devices import pick_device
+from pipeline_lib.core.training import step_throughput
 
 TARGET = 0.90
 

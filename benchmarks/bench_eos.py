@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from pipeline_lib.samplers import EOS, make_sampler
+from pipeline_lib.sampling.samplers import EOS, make_sampler
 
 CIFAR10_LT_COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
 N_FEATURES = 64

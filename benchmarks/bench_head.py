@@ -9,8 +9,8 @@ import time
 import numpy as np
 import torch
 
-from pipeline_lib.heads import train_head
-from pipeline_lib.schema_defaults import head_config as HeadConfig  # the config schema's head_training
+from pipeline_lib.core.heads import train_head
+from pipeline_lib.infra.schema_defaults import head_config as HeadConfig
 
 
 def main():

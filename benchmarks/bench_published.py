@@ -7,7 +7,7 @@ images of ../shared/data/cifar10; nothing trained) in a work folder of its own, 
 * the whole run's wall time and the CPU time (user, sys) of all its jobs (getrusage of the children),
 * per rule: jobs, wall and CPU seconds, from the Snakemake ``benchmark:`` files of the run,
 * the published numbers it reproduces next to ours (DA Table V BAC / FM, Table VIII, Table XI; the scorecard
-  of pipeline_lib.paper_check) and Magnitude Fig. 1 per class (the paper prints no number, only the claim
+  of pipeline_lib.scorecard.paper_check) and Magnitude Fig. 1 per class (the paper prints no number, only the claim
   that 12 % or fewer of the classification embeddings suffice).
 
     python benchmarks/bench_published.py                     # the run (minutes on 2 cores)
@@ -72,7 +72,7 @@ def rule_times(workdir) -> pd.DataFrame:
 
 def published_vs_ours(workdir, dataset: str = "cifar10") -> pd.DataFrame:
     """The scorecard rows of DA Tables V, VIII, XI for ``dataset``: published, reproduced, difference."""
-    from pipeline_lib import paper_check
+    from pipeline_lib.scorecard import paper_check
 
     published = paper_check.load_published(REPO / "workflow" / "resources")
     parts = [paper_check.ADAPTERS[key](pd.read_csv(Path(workdir) / path)) for key, path in TABLES.items()

@@ -12,10 +12,10 @@ downloaded).
 
 What it does, in this order, inside --time-budget seconds (counted from the start of the script):
   1. images/s of the training loop and of the bare forward+backward+SGD step on the first cut, measured
-     alike (pipeline_lib.training.step_throughput: warm-up, same batches, median of repeats);
+     alike (pipeline_lib.core.training.step_throughput: warm-up, same batches, median of repeats);
   2. on a GPU with --cuda-graph on: one epoch with and without the CUDA graph from the same seed (and a
      second eager one, the GPU's own run-to-run noise), compared;
-  3. per cut, while the estimate fits the budget: the CE backbone (pipeline_lib.training.train_backbone
+  3. per cut, while the estimate fits the budget: the CE backbone (pipeline_lib.core.training.train_backbone
      with a per-epoch checkpoint, as the pipeline runs it), its train/test embeddings (Parquet), the four
      samplers (oversampling.resample_file), a head per sampler (heads.retrain_stage) and the metrics
      (metrics.evaluate_run) -- the pipeline's own stage functions;
@@ -53,10 +53,12 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from make_gpu_data import read_pack  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
-from pipeline_lib import embeddings as emb  # noqa: E402
-from pipeline_lib import heads, metrics, oversampling  # noqa: E402
-from pipeline_lib.models import build_model, save_backbone  # noqa: E402
-from pipeline_lib.training import TrainConfig, pick_device, step_throughput, to_tensor, train_backbone  # noqa: E402
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.core import heads, metrics
+from pipeline_lib.sampling import oversampling
+from pipeline_lib.core.models import build_model, save_backbone
+from pipeline_lib.core.training import TrainConfig, step_throughput, train_backbone
+from pipeline_lib.core.devices import pick_device, to_tensor
 
 DATASET, LOSS = "cifar10", "ce"  # the run this check makes: configs/paper.yaml's CIFAR-10, cross-entropy
 PAPER_CONFIG = REPO / "configs" / "paper.yaml"
@@ -65,15 +67,15 @@ PAPER_CONFIG = REPO / "configs" / "paper.yaml"
 def paper_settings(path: Path = PAPER_CONFIG) -> dict:
     """The settings of the check's run: ``path``'s (configs/paper.yaml) over the config schema's defaults.
 
-    Read with pyyaml and :func:`pipeline_lib.schema_defaults.defaults` alone (a bare GPU machine has no
+    Read with pyyaml and :func:`pipeline_lib.infra.schema_defaults.defaults` alone (a bare GPU machine has no
     jsonschema); tests/e2e/test_gpu_check.py checks them against the validated config."""
     import yaml
 
-    from pipeline_lib.schema_defaults import defaults
+    from pipeline_lib.infra.schema_defaults import defaults
 
     paper = yaml.safe_load(path.read_text())
     ds = paper["datasets"][DATASET]
-    # pipeline_lib.config.training_settings: backbone_training < datasets.<dataset>.training
+    # pipeline_lib.infra.config.training_settings: backbone_training < datasets.<dataset>.training
     training = {**defaults("backbone_training"), **paper.get("backbone_training", {}), **ds.get("training", {})}
     head = {**defaults("head_training"), **paper.get("head_training", {})}
     samplers = tuple(paper.get("samplers", defaults()["samplers"]))

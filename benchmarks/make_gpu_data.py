@@ -6,7 +6,7 @@
 
 --src is a CIFAR-10 folder in ImageFolder layout (<src>/train/<class>/*.png, <src>/test/<class>/*.png).
 Classes and files are taken in sorted order, as torchvision's ImageFolder (the pipeline's ``imagefolder``
-source) takes them; the cuts are LDAM-DRW's exponential draws (pipeline_lib.imbalance.subset_table, the
+source) takes them; the cuts are LDAM-DRW's exponential draws (pipeline_lib.core.imbalance.subset_table, the
 cut number as seed) over that order.  (A copy whose files are sorted by name is not in the order of the
 python batches, so the images drawn are not the very ones a torchvision ``cifar10`` source draws.)
 Only the images the file needs are decoded.  --train-per-class / --test-per-class keep only the first N
@@ -90,7 +90,7 @@ def read_pack(path: str) -> dict:
 def list_split(src: str, split: str, per_class: int | None, classes: list[str] | None = None):
     """Sorted class names, and the sorted (path, label) list of ``<src>/<split>``; ``per_class``: the
     first N files of each class only."""
-    from pipeline_lib.datasets import IMG_EXTENSIONS
+    from pipeline_lib.core.datasets import IMG_EXTENSIONS
 
     folder = os.path.join(src, split)
     if not os.path.isdir(folder):
@@ -119,7 +119,7 @@ def load_images(paths: list[str]) -> np.ndarray:
 def build(src: str, cuts: list[int], ratio: float, train_per_class: int | None = None,
           test_per_class: int | None = None, log=print) -> dict:
     """The arrays of the file (coded), from the folder ``src``."""
-    from pipeline_lib.imbalance import subset_table
+    from pipeline_lib.core.imbalance import subset_table
 
     classes, train_files = list_split(src, "train", train_per_class)
     _, test_files = list_split(src, "test", test_per_class, classes)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_snakemake
-from pipeline_lib import embeddings as emb
+from pipeline_lib.core import embeddings as emb
 from test_workflow import write_config
 
 pytestmark = pytest.mark.e2e

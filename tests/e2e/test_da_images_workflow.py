@@ -9,7 +9,7 @@ import yaml
 
 from conftest import run_snakemake
 from test_workflow import job_stats, sha, write_config
-from pipeline_lib import checkpoints, models
+from pipeline_lib.core import checkpoints, models
 
 pytestmark = pytest.mark.e2e
 

@@ -61,7 +61,7 @@ def test_codec_round_trip_is_exact():
 
 
 def test_data_file_holds_the_cuts_and_is_deterministic(source, tmp_path):
-    from pipeline_lib.imbalance import subset_table
+    from pipeline_lib.core.imbalance import subset_table
 
     args = ["--src", str(source), "--cuts", "0", "10", "--ratio", "10", "--train-per-class", "20",
             "--test-per-class", "5"]
@@ -89,7 +89,7 @@ def test_data_file_holds_the_cuts_and_is_deterministic(source, tmp_path):
 def test_gpu_check_uses_the_paper_settings():
     """gpu_check reads configs/paper.yaml over the schema's defaults without jsonschema (not on a bare GPU
     machine): its settings must equal the validated config's CIFAR-10 run."""
-    from pipeline_lib.config import load_schema, training_settings, validate
+    from pipeline_lib.infra.config import load_schema, training_settings, validate
 
     cfg = validate(yaml.safe_load((REPO / "configs" / "paper.yaml").read_text()),
                    load_schema(str(REPO / "workflow" / "schemas" / "config.schema.yaml")))

@@ -1,4 +1,4 @@
-"""A damaged intermediate in a real run: the failing consumer names it, `python -m pipeline_lib.integrity`
+"""A damaged intermediate in a real run: the failing consumer names it, `python -m pipeline_lib.infra.integrity`
 (make verify) lists it, and the printed rebuild command, run as printed, repairs it."""
 import os
 import re
@@ -22,7 +22,7 @@ ENV = {"PYTHONPATH": str(REPO / "src")}
 
 
 def verify(wd):
-    proc = subprocess.run([sys.executable, "-m", "pipeline_lib.integrity"], cwd=wd, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "pipeline_lib.infra.integrity"], cwd=wd, capture_output=True, text=True,
                           env={**os.environ, **ENV})
     return proc.returncode, proc.stdout.splitlines()
 

@@ -1,4 +1,4 @@
-"""Settings that used to pass the plan silently: each stops it with one line (pipeline_lib.config)."""
+"""Settings that used to pass the plan silently: each stops it with one line (pipeline_lib.infra.config)."""
 import re
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_snakemake
-from pipeline_lib.config import ConfigError, check_duplicate_keys, check_table4_k, validate
+from pipeline_lib.infra.config import ConfigError, check_duplicate_keys, check_table4_k, validate
 from unit.test_config import SCHEMA, default_config, one_dataset, plan_error, planned
 
 
@@ -89,7 +89,7 @@ def test_a_yaml_syntax_error_names_file_and_line(tmp_path):
     (tmp_path / "tag.yaml").write_text("cuts: !!python/tuple [0, 10]\n")  # Snakemake's FullLoader builds it
     check_duplicate_keys(str(tmp_path / "tag.yaml"))
     # the command the docs give for a --configfile that Snakemake refuses
-    proc = subprocess.run([sys.executable, "-m", "pipeline_lib.config", str(bad), str(REPO / "config.yaml")],
+    proc = subprocess.run([sys.executable, "-m", "pipeline_lib.infra.config", str(bad), str(REPO / "config.yaml")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [f"config error: {str(exc.value)}"]

@@ -67,7 +67,7 @@ def test_performance_tables(tab_run):
 
 
 def test_nn_epoch_is_selected_on_a_validation_split_of_the_train_split(tab_run):
-    from pipeline_lib.models import load_mlp
+    from pipeline_lib.core.mlp import load_mlp
 
     run = tab_run / "data/tabular/models/ozone_level/run0/nn"
     train = pd.read_parquet(tab_run / "data/tabular/splits/ozone_level/run0/train.parquet")

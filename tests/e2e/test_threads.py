@@ -1,5 +1,5 @@
 """A job's thread pools (torch intra/inter-op, OpenMP, BLAS) hold exactly its rule's threads
-(pipeline_lib.threads), so that jobs side by side do not oversubscribe the cores."""
+(pipeline_lib.runtime.threads), so that jobs side by side do not oversubscribe the cores."""
 import json
 import os
 import subprocess

@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from conftest import REPO, run_snakemake
-from pipeline_lib.imbalance import class_counts
+from pipeline_lib.core.imbalance import class_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -308,8 +308,8 @@ def test_head_loss_phase1_retrains_only_the_non_ce_heads(tiny_run):
 
 def test_eos_and_smote_ranges_on_real_embeddings(tiny_run):
     """Adding EOS rows never shrinks a class's train range; SMOTE rows never extend it."""
-    from pipeline_lib import embeddings as emb
-    from pipeline_lib.analysis import class_ranges
+    from pipeline_lib.core import embeddings as emb
+    from pipeline_lib.core.measures import class_ranges
 
     for loss in ("ce", "ldam"):
         train, _ = emb.read(tiny_run / f"data/embeddings/digits/cut0/{loss}/train.parquet")
@@ -350,15 +350,15 @@ def test_changing_head_epochs_reruns_only_head_metrics_report(tiny_run):
 
 
 def test_editing_an_indirectly_imported_module_reruns_exactly_its_rules(tiny_run, tmp_path):
-    """retrain_head's script imports only pipeline_lib.heads; heads imports metrics.  Editing metrics (in a
+    """retrain_head's script imports only pipeline_lib.core.heads; heads imports metrics.  Editing metrics (in a
     copy of the library put first on PYTHONPATH) must rerun the head, and nothing that does not reach it."""
     shutil.copytree(REPO / "src", tmp_path / "src")
-    with open(tmp_path / "src/pipeline_lib/metrics.py", "a") as fh:
+    with open(tmp_path / "src/pipeline_lib/core/metrics.py", "a") as fh:
         fh.write("\n# an edit\n")
     out = run_snakemake(tiny_run, "-n", "reports/table2.csv", env={"PYTHONPATH": str(tmp_path / "src")}).stdout
     stats = job_stats(out)
     assert stats["retrain_head"] == 2 * 2 * 5 and stats["evaluate_run"] == 2 * 2 and stats["table2"] == 1
-    assert stats["tau_normalise"] == 2 * 2  # pipeline_lib.decoupling imports metrics too
+    assert stats["tau_normalise"] == 2 * 2  # pipeline_lib.core.decoupling imports metrics too
     assert "fetch_dataset" not in stats and "imbalance_dataset" not in stats and "table2" in stats
     # and the unedited library plans nothing
     assert "Nothing to be done" in run_snakemake(tiny_run, "-n", "reports/table2.csv").stdout

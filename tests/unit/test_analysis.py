@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from pipeline_lib.analysis import class_ranges, generalization_gap, range_gap, tp_fp_gap, weight_norms
-from pipeline_lib.oversampling import resample_embeddings
+from pipeline_lib.core.measures import class_ranges, generalization_gap, range_gap, tp_fp_gap, weight_norms
+from pipeline_lib.sampling.oversampling import resample_embeddings
 
 
 def test_gap_zero_when_test_inside_train():

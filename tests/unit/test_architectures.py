@@ -1,14 +1,14 @@
-"""The backbone families of pipeline_lib.models (ResNet, WideResNet, DenseNet-BC) on tiny instances.
+"""The backbone families of pipeline_lib.core.models (ResNet, WideResNet, DenseNet-BC) on tiny instances.
 
 Nothing is trained; the only large networks are built once each to count their parameters."""
 import pytest
 import torch
 
 from conftest import randomise_bn
-from pipeline_lib import checkpoints as ck
-from pipeline_lib.heads import load_head
-from pipeline_lib.models import (ARCHITECTURES, FEATURE_DIM, DenseNetBC, NormedLinear, ResNetCifar, WideResNet,
-                                 build_model, check_arch, feature_dim, load_backbone, reassemble, save_backbone)
+from pipeline_lib.core import checkpoints as ck
+from pipeline_lib.core.heads import load_head
+from pipeline_lib.core.arch_names import ARCHITECTURES, FEATURE_DIM, check_arch, feature_dim
+from pipeline_lib.core.models import (DenseNetBC, NormedLinear, ResNetCifar, WideResNet, build_model, load_backbone, reassemble, save_backbone)
 
 TINY = {"resnet20": (ResNetCifar, 64), "wrn10_1": (WideResNet, 64), "wrn10_2": (WideResNet, 128),
         "densenet16_4": (DenseNetBC, 16)}  # densenet16_4: 8 + 2*4 = 16 -> 8, +8 = 16 -> 8, +8 = 16

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, SHARED
-from pipeline_lib import da_images as di
+from pipeline_lib.studies import da_images as di
 
 spec = importlib.util.spec_from_file_location("bench_published", REPO / "benchmarks" / "bench_published.py")
 bench = importlib.util.module_from_spec(spec)

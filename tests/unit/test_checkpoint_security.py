@@ -1,4 +1,4 @@
-"""A checkpoint file from outside must never run code while it is read (pipeline_lib.checkpoints._load).
+"""A checkpoint file from outside must never run code while it is read (pipeline_lib.core.checkpoints._load).
 
 The hostile files are built here: a pickler that writes ``GLOBAL module name`` + ``REDUCE`` for any name, so
 that every numpy callable a pickle could name is tried, not just the ones pickle would find by itself."""
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import SHARED
-from pipeline_lib import checkpoints as ck
+from pipeline_lib.core import checkpoints as ck
 
 AUTHORS = SHARED / "data" / "authors_checkpoints" / "cifar10"
 SD = {"linear.weight": torch.ones(2, 3), "linear.bias": torch.zeros(2)}

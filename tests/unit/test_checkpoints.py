@@ -1,4 +1,4 @@
-"""Importing published networks (LDAM-DRW layout) with pipeline_lib.checkpoints.
+"""Importing published networks (LDAM-DRW layout) with pipeline_lib.core.checkpoints.
 
 Nothing is trained: tiny resnet20 models are built from a seed (BatchNorm statistics randomised so that
 they matter), saved with their keys renamed into the LDAM-DRW layout, and imported."""
@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from conftest import randomise_bn
-from pipeline_lib import checkpoints as ck
-from pipeline_lib.heads import load_head
-from pipeline_lib.models import build_model, load_backbone, reassemble
+from pipeline_lib.core import checkpoints as ck
+from pipeline_lib.core.heads import load_head
+from pipeline_lib.core.models import build_model, load_backbone, reassemble
 
 C, CH = 3, 1
 META = dict(arch="resnet20", num_classes=C, in_channels=CH)
@@ -148,9 +148,9 @@ def test_import_network_rejects_inconsistent_settings(tmp_path):
 def test_imported_backbone_runs_the_embedding_export(tmp_path):
     """Downstream stages read an imported backbone like a trained one: export_embeddings' features are
     the original network's."""
-    from pipeline_lib import embeddings as emb
-    from pipeline_lib.datasets import ImageArrays
-    from pipeline_lib.training import to_tensor
+    from pipeline_lib.core import embeddings as emb
+    from pipeline_lib.core.datasets import ImageArrays
+    from pipeline_lib.core.devices import to_tensor
 
     rng = np.random.default_rng(0)
     data = ImageArrays(rng.integers(0, 256, (12, 8, 8, 1), dtype=np.uint8), np.arange(12) % C,

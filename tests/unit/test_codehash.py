@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from pipeline_lib import codehash, namedfiles
+from pipeline_lib.infra import codehash, namedfiles
 
 
 def test_closure_follows_indirect_and_lazy_imports():
@@ -32,7 +32,7 @@ def test_every_workflow_script_imports_the_library():
 def test_editing_an_indirect_import_changes_the_hash(tmp_path, monkeypatch):
     shutil.copytree(REPO / "src/pipeline_lib", tmp_path / "pipeline_lib")
     before, before_imbalance = codehash.code_hash("heads"), codehash.code_hash("imbalance")
-    (tmp_path / "pipeline_lib/metrics.py").write_text((tmp_path / "pipeline_lib/metrics.py").read_text() + "\n# x\n")
+    (tmp_path / "pipeline_lib/core/metrics.py").write_text((tmp_path / "pipeline_lib/core/metrics.py").read_text() + "\n# x\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     for mod in [m for m in list(sys.modules) if m == "pipeline_lib" or m.startswith("pipeline_lib.")]:
         monkeypatch.delitem(sys.modules, mod)

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from pipeline_lib.config import ConfigError, check_analysis, load_schema, training_settings, validate
+from pipeline_lib.infra.config import ConfigError, check_analysis, load_schema, training_settings, validate
 
 SCHEMA = load_schema(str(REPO / "workflow/schemas/config.schema.yaml"))
 
@@ -100,7 +100,7 @@ def digits_only():
 
 
 def test_training_defaults_only_in_schema():
-    import pipeline_lib.config as config_mod
+    import pipeline_lib.infra.config as config_mod
 
     assert not hasattr(config_mod, "TRAINING_DEFAULTS")
     cfg = validate(default_config(), SCHEMA)
@@ -158,7 +158,8 @@ def test_schema_defaults_match_the_library_defaults():
     """The schema's values are the ones the samplers / losses use when given no options."""
     import inspect
 
-    from pipeline_lib import losses, oversampling
+    from pipeline_lib.core import losses
+    from pipeline_lib.sampling import oversampling
 
     cfg = validate(digits_only(), SCHEMA)
     for name in ("smote", "bsmote", "balsvm", "eos"):
@@ -168,7 +169,7 @@ def test_schema_defaults_match_the_library_defaults():
         sig = inspect.signature(cls).parameters
         assert {k: sig[k].default for k in cfg["loss_options"][name]} == cfg["loss_options"][name], name
         assert set(cfg["loss_options"][name]) == set(losses._OPTION_KEYS[name])
-    from pipeline_lib import gans
+    from pipeline_lib.sampling import gans
 
     cfg = validate(digits_only(), SCHEMA)
     assert {g: tuple(cfg["gans"][g]) for g in gans.GANS} == gans.OPTIONS  # the options the GANs read, in order
@@ -177,7 +178,7 @@ def test_schema_defaults_match_the_library_defaults():
 # --- check_plan: bad settings caught before any job -----------------------------------------------------
 
 def planned(cfg, configfiles=(), **kw):
-    from pipeline_lib.config import check_plan
+    from pipeline_lib.infra.config import check_plan
 
     validate(cfg, SCHEMA)
     check_plan(cfg, configfiles, **kw)
@@ -297,7 +298,7 @@ def folder_config(path, **imbalance):
 
 
 def test_imagefolder_counts(tmp_path):
-    from pipeline_lib.datasets import describe_source
+    from pipeline_lib.core.datasets import describe_source
 
     root = make_folder(tmp_path / "imgs", {"cat": 12, "dog": 8, "ant": 10}, extra_files=3)
     (root / "train" / "dog" / "sub").mkdir()
@@ -346,7 +347,7 @@ def test_duplicate_keys_in_a_config_file(tmp_path):
 
 
 def test_yaml_merge_keys_are_not_duplicates(tmp_path):
-    from pipeline_lib.config import check_duplicate_keys
+    from pipeline_lib.infra.config import check_duplicate_keys
 
     f = tmp_path / "merge.yaml"
     f.write_text("a: &a {x: 1, y: 2}\nb:\n  <<: *a\n  x: 3\n")
@@ -391,7 +392,7 @@ def test_tsne_folder_names(tmp_path):
 
 
 def test_gpus_requested_per_rule():
-    from pipeline_lib.config import gpus_requested_per_rule
+    from pipeline_lib.infra.config import gpus_requested_per_rule
 
     assert gpus_requested_per_rule({"train_backbone": {"gpu": 1, "mem_mb": 100}})
     assert not gpus_requested_per_rule({"train_backbone": {"gpu": 0}, "x": {"mem_mb": 5}})
@@ -530,7 +531,7 @@ def test_folder_classes_val_pool_and_holdout(tmp_path):
 
 
 def test_file_lists_must_exist_for_every_cut(tmp_path, monkeypatch):
-    from pipeline_lib.config import fetch_settings, file_list_paths
+    from pipeline_lib.infra.config import fetch_settings, file_list_paths
 
     monkeypatch.chdir(tmp_path)
     root = make_folder(tmp_path / "i", {"a": 4, "b": 4})
@@ -550,7 +551,7 @@ def test_file_lists_must_exist_for_every_cut(tmp_path, monkeypatch):
 
 
 def test_balanced_draw_sizes(tmp_path):
-    from pipeline_lib.config import check_balanced
+    from pipeline_lib.infra.config import check_balanced
 
     cfg = validate(one_dataset(source="svhn", imbalance={"ratio": 100, "n_max": 4948}), SCHEMA)
     with pytest.raises(ConfigError) as exc:

@@ -1,11 +1,11 @@
-"""Your own samplers by import path and smote-variants (pipeline_lib.custom_samplers)."""
+"""Your own samplers by import path and smote-variants (pipeline_lib.sampling.custom_samplers)."""
 import numpy as np
 import pytest
 
-from pipeline_lib import custom_samplers as cs
-from pipeline_lib import embeddings as emb
-from pipeline_lib.config import ConfigError, check_custom_samplers
-from pipeline_lib.oversampling import resample_file
+from pipeline_lib.sampling import custom_samplers as cs
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.infra.config import ConfigError, check_custom_samplers
+from pipeline_lib.sampling.oversampling import resample_file
 
 ADASYN = {"name": "my_adasyn", "class": "imblearn.over_sampling.ADASYN", "params": {"n_neighbors": 3}}
 POLY = {"name": "polyfit", "smote_variants": "polynom_fit_SMOTE_star", "params": {}}
@@ -58,7 +58,7 @@ def test_good_entries_pass_and_describe_their_package():
 def test_import_path_sampler_is_seeded_and_matches_imblearn(tmp_path):
     from imblearn.over_sampling import ADASYN as Adasyn
 
-    from pipeline_lib.oversampling import _resample
+    from pipeline_lib.sampling.oversampling import _resample
 
     X, y = tiny()
     Xr, yr, syn, sampler, _ = _resample(X, y, "my_adasyn", 7, {}, ADASYN)

@@ -1,4 +1,4 @@
-"""Hand-computed checks of the image half of "How Data Augmentation Works" (pipeline_lib.da_images):
+"""Hand-computed checks of the image half of "How Data Augmentation Works" (pipeline_lib.studies.da_images):
 Table II counts, Table V metrics, Table VIII weight change, Fig. 10 norms, Table XI saliency overlap."""
 import numpy as np
 import pandas as pd
@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from pipeline_lib import da_images as di
-from pipeline_lib.heads import save_head
-from pipeline_lib.models import build_model, reassemble, save_backbone
+from pipeline_lib.core import measures
+from pipeline_lib.studies import da_images as di
+from pipeline_lib.core.heads import save_head
+from pipeline_lib.core.models import build_model, reassemble, save_backbone
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -85,11 +86,11 @@ def test_paper_and_guarded_weight_change_on_2x2():
     wb, wm = [[1.0, -2.0], [4.0, 0.5]], [[2.0, -1.0], [2.0, 1.0]]
     # 1/1, 1/2, 2/4, 0.5/0.5
     assert di.paper_weight_change(wb, wm) == (pytest.approx(0.75), 0)
-    assert di.analysis.relative_weight_change(wb, wm) == (pytest.approx(0.75), 0)
+    assert measures.relative_weight_change(wb, wm) == (pytest.approx(0.75), 0)
     wb0, wm0 = [[1.0, -2.0], [0.0, 4.0]], [[2.0, -1.0], [3.0, 2.0]]
     value, zeros = di.paper_weight_change(wb0, wm0)
     assert value == np.inf and zeros == 1
-    guarded, left_out = di.analysis.relative_weight_change(wb0, wm0)
+    guarded, left_out = measures.relative_weight_change(wb0, wm0)
     assert guarded == pytest.approx((1 + 0.5 + 0.5) / 3) and left_out == 1
     value, zeros = di.paper_weight_change([[0.0, 1.0]], [[0.0, 2.0]])  # 0 / 0: nan, like the authors' numpy
     assert np.isnan(value) and zeros == 1
@@ -306,7 +307,7 @@ def test_saliency_chains_through_the_normalisation_and_takes_the_channel_max():
 @pytest.mark.slow
 def test_saliency_stage_matches_top_pixels_on_the_cut_test_images(tmp_path, holdout):
     """Also with one pool (test_split: train): the test images are then rows of the train pool."""
-    from pipeline_lib.datasets import ImageArrays
+    from pipeline_lib.core.datasets import ImageArrays
 
     net, _ = _backbone(tmp_path / "b.pt")
     rng = np.random.default_rng(0)
@@ -323,7 +324,7 @@ def test_saliency_stage_matches_top_pixels_on_the_cut_test_images(tmp_path, hold
     assert (int(z["height"]), int(z["width"]), float(z["fraction"])) == (8, 8, 0.1)
     model = di.load_network(record)
     np.testing.assert_array_equal(z["top"], di.top_pixels(model, test_x[[4, 1, 2]], [0.5], [0.25], 0.1, 3))
-    from pipeline_lib.training import to_tensor
+    from pipeline_lib.core.devices import to_tensor
     with torch.no_grad():
         assert z["pred"].tolist() == model(to_tensor(test_x[[4, 1, 2]], [0.5], [0.25], "cpu")).argmax(1).tolist()
 

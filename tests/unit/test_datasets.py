@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline_lib.datasets import DatasetUnavailable, ImageArrays, fetch, load_stats
+from pipeline_lib.core.datasets import DatasetUnavailable, ImageArrays, fetch, load_stats
 
 
 def test_digits_split_is_balanced_and_disjoint():
@@ -115,7 +115,7 @@ def test_imagefolder_val_pool_and_missing_folder(tmp_path):
 
 
 def test_unknown_class_is_one_line_listing_the_names(tmp_path):
-    from pipeline_lib.datasets import UnknownClass
+    from pipeline_lib.core.datasets import UnknownClass
 
     _pools(tmp_path, {"ant": (2, 1), "bee": (2, 1)})
     with pytest.raises(UnknownClass) as exc:
@@ -169,7 +169,7 @@ def test_pool_cap_is_seeded_and_keeps_listed_files(tmp_path):
 
 
 def test_file_list_formats(tmp_path):
-    from pipeline_lib.datasets import FileIndex, read_file_list
+    from pipeline_lib.core.datasets import FileIndex, read_file_list
 
     (tmp_path / "p.csv").write_text("file,targets\na/airfield/00000001.jpg,0\n")
     (tmp_path / "i.csv").write_text("0,1,2\ntrain_val_images/Aves/Corvus corax/ab.jpg,2,Aves\n")
@@ -222,7 +222,7 @@ def places_root(tmp_path, monkeypatch):
 
 
 def test_places365_through_torchvision(places_root):
-    from pipeline_lib.datasets import describe_source
+    from pipeline_lib.core.datasets import describe_source
 
     d = fetch("places365", root=str(places_root), download=False, image_size=8,
               classes=["barn", "airfield", "/a/aquarium"])
@@ -274,7 +274,7 @@ def test_inaturalist_2017_split_by_json_and_authors_paths(tmp_path):
 
 
 def test_inaturalist_2021_classes_are_taxa(tmp_path):
-    from pipeline_lib.datasets import UnknownClass
+    from pipeline_lib.core.datasets import UnknownClass
 
     root = tmp_path / "inat"
     cats = ["00000_Animalia_Arthropoda_Insecta_Lepidoptera_Noctuidae_Abagrotis_alternata",
@@ -297,7 +297,7 @@ def test_inaturalist_2021_classes_are_taxa(tmp_path):
 @pytest.mark.slow
 def test_cifar10_five_class_step_subset_stands_in_for_places(cifar_folder, tmp_path):
     """A five-class step subset of the real CIFAR-10 folder: the Places / iNat data path on real images."""
-    from pipeline_lib.imbalance import balanced_table, cut_tables
+    from pipeline_lib.core.imbalance import balanced_table, cut_tables
 
     kw = dict(path=str(cifar_folder), classes=["cat", "dog", "airplane", "ship", "truck"], pool_per_class=150)
     fetch("imagefolder", **kw).save(str(tmp_path / "a.npz"))

@@ -1,15 +1,15 @@
-"""Kang et al.'s decoupling baselines (pipeline_lib.decoupling: tau-normalisation; cRT is the ros sampler's
-head) and their Table II / class-count columns (pipeline_lib.reports)."""
+"""Kang et al.'s decoupling baselines (pipeline_lib.core.decoupling: tau-normalisation; cRT is the ros sampler's
+head) and their Table II / class-count columns (pipeline_lib.studies.eos.table2)."""
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from pipeline_lib import decoupling as dc
-from pipeline_lib import embeddings as emb
-from pipeline_lib import reports
-from pipeline_lib.heads import load_head
-from pipeline_lib.models import build_model, save_backbone
+from pipeline_lib.core import decoupling as dc
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.studies.eos import table2 as reports
+from pipeline_lib.core.heads import load_head
+from pipeline_lib.core.models import build_model, save_backbone
 
 # a hand-made head: class norms 5, 2, 1 and a zero row
 W = np.array([[3.0, 4.0], [0.0, 2.0], [1.0, 0.0], [0.0, 0.0]])

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from pipeline_lib import devices
+from pipeline_lib.core import devices
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +16,7 @@ def _fresh():
 
 HOLD = """
 import sys, time
-from pipeline_lib.devices import claim_gpu
+from pipeline_lib.core.devices import claim_gpu
 print(claim_gpu({count}, {lock_dir!r}, wait_s=0.5, poll_s=0.1), flush=True)
 time.sleep({sleep})
 """
@@ -60,7 +60,7 @@ def test_zero_gpus_rejected(tmp_path):
 
 HOLD_SLOTS = """
 import sys, time
-from pipeline_lib.devices import claim_gpu
+from pipeline_lib.core.devices import claim_gpu
 print(claim_gpu({count}, {lock_dir!r}, wait_s=0.5, poll_s=0.1), flush=True)
 time.sleep(30)
 """

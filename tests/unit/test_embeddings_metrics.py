@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from imblearn.metrics import geometric_mean_score
 
-from pipeline_lib import embeddings, metrics, reports
+from pipeline_lib.core import embeddings, metrics
+from pipeline_lib.studies.eos import table2 as reports
 
 
 def _frame(n=6, d=64, synthetic=0):

@@ -1,10 +1,10 @@
-"""pipeline_lib.eos_studies: metrics of prediction files, label-conflict share, the study tables."""
+"""pipeline_lib.studies.eos.tables: metrics of prediction files, label-conflict share, the study tables."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_lib import embeddings as emb
-from pipeline_lib import eos_studies as es
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.studies.eos import tables as es
 
 
 def predictions(path, label, pred, classes=("a", "b", "c")):

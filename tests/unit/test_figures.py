@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from pipeline_lib import figures
+from pipeline_lib.studies.eos import figures
 
 
 def test_resolve_classes():

@@ -1,5 +1,5 @@
 """Hand-computed checks of the analyses of "Understanding CNN Fragility When Learning With Imbalanced Data"
-(pipeline_lib.fragility): class top-K features and their overlap, train / test magnitude matching, distinct
+(pipeline_lib.studies.fragility): class top-K features and their overlap, train / test magnitude matching, distinct
 top-K sets, instance archetypes and reference-class density."""
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_lib import fragility as fr
+from pipeline_lib.studies import fragility as fr
 from test_magnitude_images import make_cut
 
 # class 0 rows have top-2 sets {0,1}, {0,2}, {2,3}; class 1 (the reference) {1,2}, {1,3}

@@ -1,11 +1,11 @@
-"""GAN oversamplers (pipeline_lib.gans): shapes, counts, determinism, persistence, divergence, GAMO's convex hull."""
+"""GAN oversamplers (pipeline_lib.sampling.gans): shapes, counts, determinism, persistence, divergence, GAMO's convex hull."""
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from pipeline_lib import gans
-from pipeline_lib.schema_defaults import gan_options
+from pipeline_lib.sampling import gans
+from pipeline_lib.infra.schema_defaults import gan_options
 
 COUNTS = (40, 10, 4)  # imbalanced 3-class subset of sklearn's digits
 TINY = {
@@ -245,7 +245,7 @@ def test_train_and_sample_stages(variant, cut_files, tmp_path):
 
 
 def test_gan_sample_figure(cut_files, tmp_path):
-    from pipeline_lib import figures
+    from pipeline_lib.studies.eos import figures
 
     images, idx = cut_files
     paths = {}

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline_lib.imbalance import class_counts, default_n_max, select_indices, subset_table
+from pipeline_lib.core.imbalance import class_counts, default_n_max, select_indices, subset_table
 
 
 def test_cifar10_exp_100_counts_match_ldam_drw():
@@ -73,9 +73,8 @@ def test_subset_table_uses_smallest_class_as_default_n_max():
 
 # --- per-cut test draws, type none, the balanced draw, file lists ----------------------------------------
 
-from pipeline_lib.datasets import ImageArrays  # noqa: E402
-from pipeline_lib.imbalance import (DrawError, balanced_table, class_permutations, cut_tables,  # noqa: E402
-                                    tables_from_lists, cut_test_table)
+from pipeline_lib.core.datasets import ImageArrays
+from pipeline_lib.core.imbalance import (DrawError, balanced_table, class_permutations, cut_tables, tables_from_lists, cut_test_table)
 
 NAMES5 = ["airfield", "amusement_park", "aquarium", "baseball_field", "barn"]
 

@@ -1,4 +1,4 @@
-"""Damaged intermediates (pipeline_lib.integrity): records, damage checks, the failing job's line, verify."""
+"""Damaged intermediates (pipeline_lib.infra.integrity): records, damage checks, the failing job's line, verify."""
 import base64
 import json
 import os
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from pipeline_lib import integrity
+from pipeline_lib.infra import integrity
 
 
 @pytest.fixture
@@ -128,8 +128,8 @@ def test_a_job_records_its_outputs_and_a_failing_one_names_its_damaged_input(fol
 
 def test_verify_command_exit_status(folder):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    ok = subprocess.run([sys.executable, "-m", "pipeline_lib.integrity"], capture_output=True, text=True, env=env)
+    ok = subprocess.run([sys.executable, "-m", "pipeline_lib.infra.integrity"], capture_output=True, text=True, env=env)
     assert ok.returncode == 0 and ok.stdout == "" and "no damaged file under data, reports" in ok.stderr
     truncate("data/x/m.pt")
-    bad = subprocess.run([sys.executable, "-m", "pipeline_lib.integrity"], capture_output=True, text=True, env=env)
+    bad = subprocess.run([sys.executable, "-m", "pipeline_lib.infra.integrity"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and bad.stdout.startswith("data/x/m.pt is damaged (not a readable zip archive")

@@ -1,16 +1,18 @@
-"""Long-tail reporting: many / medium / few-shot accuracy (pipeline_lib.long_tail), post-hoc logit adjustment
-(pipeline_lib.decoupling) and the readable Markdown tables (pipeline_lib.reports.markdown_block), on
+"""Long-tail reporting: many / medium / few-shot accuracy (pipeline_lib.core.long_tail), post-hoc logit adjustment
+(pipeline_lib.core.decoupling) and the readable Markdown tables (pipeline_lib.render.tables.markdown_block), on
 hand-made predictions."""
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from pipeline_lib import decoupling as dc
-from pipeline_lib import embeddings as emb
-from pipeline_lib import long_tail as lt
-from pipeline_lib import reports
-from pipeline_lib.models import build_model, save_backbone
+from pipeline_lib.core import decoupling as dc
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.core import long_tail as lt
+from pipeline_lib.render import names
+from pipeline_lib.studies.eos import shots
+from pipeline_lib.studies.eos import table2 as reports
+from pipeline_lib.core.models import build_model, save_backbone
 from test_decoupling import _pad
 
 
@@ -48,7 +50,7 @@ def test_table2_companion_from_hand_made_recalls(tmp_path):
     f0 = _run(tmp_path, 0, {"baseline": [1.0, 0.5, 0.0], "eos": [0.9, 0.6, 0.4], "logit_adj": [0.8, 0.7, 0.6]}, labels)
     f1 = _run(tmp_path, 1, {"baseline": [0.8, 0.5, 0.2], "eos": [0.9, 0.8, 0.2], "logit_adj": [0.8, 0.7, 0.5]}, labels)
     out = {k: str(tmp_path / f"{k}.{e}") for k, e in (("csv", "csv"), ("per_class", "csv"), ("md", "md"))}
-    s = lt.shots_stage([f0[0], f1[0]], [f0[1], f1[1]], [{"dataset": "d", "cut": 0, "loss": "ce"},
+    s = shots.shots_stage([f0[0], f1[0]], [f0[1], f1[1]], [{"dataset": "d", "cut": 0, "loss": "ce"},
                                                           {"dataset": "d", "cut": 1, "loss": "ce"}],
                        out["csv"], out["per_class"], out["md"], datasets=["d"], losses=["ce"],
                        methods=["baseline", "eos"], titles={"d": "Toy"}, many_above=100, few_below=20)
@@ -77,7 +79,7 @@ def test_markdown_block_marks_the_best_of_each_row_and_shows_gaps():
                                               best=None)
     ties = {(0, "a"): (0.0, 0.0), (0, "b"): (0.0, 0.0)}  # a row that ties throughout: nothing marked
     assert "**" not in reports.markdown_block("", ["Row", "a", "b"], ["r0"], ["a", "b"], [0], ties)
-    assert reports.TABLE1_NAMES["pre_my_adasyn"] == "Pre-my_adasyn" and reports.TABLE1_NAMES["pre_smote"] == "Pre-SMOTE"
+    assert names.TABLE1_NAMES["pre_my_adasyn"] == "Pre-my_adasyn" and names.TABLE1_NAMES["pre_smote"] == "Pre-SMOTE"
 
 
 def test_table2_markdown_is_one_block_per_metric(tmp_path):

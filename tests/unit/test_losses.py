@@ -1,4 +1,4 @@
-"""Tests for pipeline_lib.losses.
+"""Tests for pipeline_lib.core.losses.
 
 Every loss value is checked against a reference computed here by hand with
 plain math / numpy in float64 (not with the torch code under test).
@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from pipeline_lib import losses as L
+from pipeline_lib.core import losses as L
 
 # --- tiny fixed input: 3 samples x 4 classes -------------------------------
 

@@ -1,5 +1,5 @@
 """Hand-computed checks of the CNN analyses of "The Hidden Influence of Latent Feature Magnitude"
-(pipeline_lib.magnitude_images): the multi-class greedy CE count (Fig. 1), class-mean magnitudes (Fig. 5),
+(pipeline_lib.studies.magnitude_images): the multi-class greedy CE count (Fig. 1), class-mean magnitudes (Fig. 5),
 top-k share and frequency-vs-magnitude correlation, and the loader of a cut's latent features."""
 import numpy as np
 import pandas as pd
@@ -7,14 +7,15 @@ import pytest
 import torch
 import torch.nn as nn
 
-from pipeline_lib import embeddings as emb
-from pipeline_lib import latents
-from pipeline_lib import da_images as di
-from pipeline_lib import magnitude_images as mi
-from pipeline_lib.datasets import ImageArrays
-from pipeline_lib.heads import save_head
-from pipeline_lib.models import build_model, save_backbone
-from pipeline_lib.training import to_tensor
+from pipeline_lib.core import measures
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.core import latents
+from pipeline_lib.studies import da_images as di
+from pipeline_lib.studies import magnitude_images as mi
+from pipeline_lib.core.datasets import ImageArrays
+from pipeline_lib.core.heads import save_head
+from pipeline_lib.core.models import build_model, save_backbone
+from pipeline_lib.core.devices import to_tensor
 
 D = 64
 
@@ -191,10 +192,10 @@ def test_class_means_with_fallback():
 
 
 def test_defined_stats_leave_out_undefined_cuts():
-    assert mi.defined_stats([1.0, np.nan, 3.0]) == (2.0, pytest.approx(np.sqrt(2.0)), 2)
-    mean, sd, n = mi.defined_stats([np.nan, 4.0])
+    assert measures.mean_sd_n([1.0, np.nan, 3.0], skip_nan=True) == (2.0, pytest.approx(np.sqrt(2.0)), 2)
+    mean, sd, n = measures.mean_sd_n([np.nan, 4.0], skip_nan=True)
     assert mean == 4.0 and np.isnan(sd) and n == 1
-    assert np.isnan(mi.defined_stats([np.nan])[0]) and mi.defined_stats([np.nan])[2] == 0
+    assert np.isnan(measures.mean_sd_n([np.nan], skip_nan=True)[0]) and measures.mean_sd_n([np.nan], skip_nan=True)[2] == 0
 
 
 def test_top_k_share_reg_and_pos():

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline_lib.heads import HeadConfig, train_head
-from pipeline_lib.models import NormedLinear, build_model, load_backbone, reassemble, save_backbone
-from pipeline_lib.training import TrainConfig, augment, lr_at, milestones, to_tensor, train_backbone
-from pipeline_lib import embeddings
+from pipeline_lib.core.heads import HeadConfig, train_head
+from pipeline_lib.core.models import NormedLinear, build_model, load_backbone, reassemble, save_backbone
+from pipeline_lib.core.training import TrainConfig, augment, lr_at, milestones, train_backbone
+from pipeline_lib.core.devices import to_tensor
+from pipeline_lib.core import embeddings
 
 # explicit settings (the dataclasses carry no defaults: the workflow passes the config's, see the schema);
 # the values of the authors' schedule, as in the schema's backbone_training / head_training
@@ -154,7 +155,7 @@ def test_head_training_deterministic_and_learns():
 
 
 def test_remix_positions_balance_the_batch():
-    from pipeline_lib.remix import remix_lambda, remix_positions
+    from pipeline_lib.core.remix import remix_lambda, remix_positions
 
     labels = torch.tensor([0] * 90 + [1] * 30 + [2] * 8)
     gen = torch.Generator().manual_seed(0)
@@ -182,7 +183,7 @@ def test_remix_training_runs_and_is_deterministic(tmp_path):
 
 def test_remix_mixed_loss_is_ce_on_mixed_one_hot_labels():
     """The loop mixes the losses of the two label sets; for CE that equals CE on mixed one-hot labels."""
-    from pipeline_lib.losses import make_loss
+    from pipeline_lib.core.losses import make_loss
 
     torch.manual_seed(0)
     logits = torch.randn(6, 4)
@@ -199,7 +200,7 @@ def test_remix_mixed_loss_is_ce_on_mixed_one_hot_labels():
 def _old_per_batch_draws(n, cfg, gen, y_cpu):
     """The draws of the loop before epoch_plan, batch by batch: permutation, [REMIX balancing], crop offsets,
     flips, [REMIX lambda, partners]."""
-    from pipeline_lib.remix import remix_lambda, remix_positions
+    from pipeline_lib.core.remix import remix_lambda, remix_positions
 
     perm = torch.randperm(n, generator=gen)
     out = []
@@ -222,7 +223,7 @@ def _old_per_batch_draws(n, cfg, gen, y_cpu):
 @pytest.mark.parametrize("kw", [dict(crop_padding=2, flip=True), dict(crop_padding=0, flip=True),
                                 dict(crop_padding=3, flip=False), dict(crop_padding=1, flip=True, remix_alpha=0.1)])
 def test_epoch_plan_draws_what_the_per_batch_loop_drew(kw):
-    from pipeline_lib.training import epoch_plan
+    from pipeline_lib.core.training import epoch_plan
 
     cfg = TrainConfig(**SGD, epochs=1, batch_size=32, seed=0, device="cpu", **kw)
     y = torch.as_tensor(np.repeat(np.arange(3), [60, 30, 10]))
@@ -240,7 +241,7 @@ def test_epoch_plan_draws_what_the_per_batch_loop_drew(kw):
 def test_set_lr_changes_a_tensor_lr_in_place_and_fused_tensor_lr_sgd_matches():
     """The graph path's optimiser (fused SGD reading a device-tensor lr that set_lr changes in place) takes the
     same steps as the CPU's SGD with a float lr (checked here with PyTorch's CPU fused kernel)."""
-    from pipeline_lib.training import set_lr
+    from pipeline_lib.core.training import set_lr
 
     torch.manual_seed(0)
     a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
@@ -267,7 +268,7 @@ def test_static_input_path_of_the_graph_step_equals_the_loop(monkeypatch, loss):
     """train_backbone's CUDA-graph branch (fixed input tensors refilled per full batch, a captured step keyed
     on the loss weights, the last smaller batch eager) run on the CPU with an eager stand-in for the capture:
     the same weights and history as the plain loop, one call per full batch, a new key when DRW switches on."""
-    from pipeline_lib import training
+    from pipeline_lib.core import training
 
     x, y = _toy_images(n=130)  # batches of 32: four full ones and one of 2
     cfg = TrainConfig(**SGD, epochs=5, batch_size=32, crop_padding=2, flip=True, seed=4, device="cpu")
@@ -313,7 +314,7 @@ def test_cuda_graph_setting_on_the_cpu_is_reported_and_changes_nothing():
 
 @pytest.mark.slow
 def test_step_throughput_reports_loop_and_bare_step_alike():
-    from pipeline_lib.training import step_throughput
+    from pipeline_lib.core.training import step_throughput
 
     x, y = _toy_images(n=90)
     cfg = TrainConfig(**SGD, epochs=200, batch_size=32, crop_padding=1, flip=True, seed=0, device="cpu")

@@ -1,5 +1,5 @@
 """A training job whose Snakemake is gone stops at the next epoch boundary, resume checkpoint written
-(pipeline_lib.orphans, called from the backbone and GAN epoch loops)."""
+(pipeline_lib.runtime.orphans, called from the backbone and GAN epoch loops)."""
 import os
 import signal
 import subprocess
@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from conftest import REPO
-from pipeline_lib import gans, orphans
+from pipeline_lib.sampling import gans
+from pipeline_lib.runtime import orphans
 
 
 @pytest.mark.parametrize("cmdline, expected", [
@@ -69,7 +70,7 @@ def test_stop_only_when_the_watched_process_is_gone(watched):
 def test_gan_loops_stop_after_their_first_epoch(watched):
     from sklearn.datasets import load_digits
 
-    from pipeline_lib.schema_defaults import gan_options
+    from pipeline_lib.infra.schema_defaults import gan_options
 
     d = load_digits()
     keep = np.concatenate([np.flatnonzero(d.target == c)[:n] for c, n in enumerate((20, 8, 4))])
@@ -85,7 +86,7 @@ def test_gan_loops_stop_after_their_first_epoch(watched):
 CHILD = textwrap.dedent("""
     import os, sys
     import numpy as np
-    from pipeline_lib.training import TrainConfig, train_backbone
+    from pipeline_lib.core.training import TrainConfig, train_backbone
     open("child.pid", "w").write(str(os.getpid()))
     rng = np.random.RandomState(0)
     x = rng.randint(0, 255, (60, 8, 8, 1)).astype(np.uint8)
@@ -154,7 +155,7 @@ def test_live_snakemake_in_a_folder_is_found_before_unlock(tmp_path):
         time.sleep(0.5)
         assert [pid for pid, _ in orphans.live_snakemakes(str(tmp_path))] == [here.pid]
         assert [pid for pid, _ in orphans.live_snakemakes(str(other))] == [there.pid]
-        proc = subprocess.run([sys.executable, "-m", "pipeline_lib.orphans", str(other)], capture_output=True,
+        proc = subprocess.run([sys.executable, "-m", "pipeline_lib.runtime.orphans", str(other)], capture_output=True,
                               text=True, env=env)
         assert proc.returncode == 1 and proc.stdout.startswith(f"running: pid {there.pid}: ")
         assert "before --unlock" in proc.stderr
@@ -163,6 +164,6 @@ def test_live_snakemake_in_a_folder_is_found_before_unlock(tmp_path):
         there.kill()
         here.wait()
         there.wait()
-    proc = subprocess.run([sys.executable, "-m", "pipeline_lib.orphans", str(other)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "pipeline_lib.runtime.orphans", str(other)], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 0 and proc.stdout == "" and "snakemake --unlock is safe" in proc.stderr

@@ -1,5 +1,5 @@
-"""Tests for pipeline_lib.samplers (EOS, BalancedSVM, Remix, make_sampler; imbalanced-learn's estimator
-checks) and pipeline_lib.oversampling (resample_embeddings, resample_file, resample_images_file)."""
+"""Tests for pipeline_lib.sampling.samplers (EOS, BalancedSVM, Remix, make_sampler; imbalanced-learn's estimator
+checks) and pipeline_lib.sampling.oversampling (resample_embeddings, resample_file, resample_images_file)."""
 
 import json
 from collections import Counter
@@ -20,17 +20,12 @@ from sklearn.svm import SVC
 from sklearn.utils._testing import ignore_warnings
 from sklearn_compat.utils.estimator_checks import parametrize_with_checks as parametrize_with_sklearn_checks
 
-from pipeline_lib import embeddings as emb
-from pipeline_lib import oversampling as ovs
-from pipeline_lib import runlog
-from pipeline_lib.oversampling import (
-    EOS,
-    SAMPLERS,
-    BalancedSVM,
-    make_sampler,
-    resample_embeddings,
-)
-from pipeline_lib.samplers import Remix
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.sampling import oversampling as ovs
+from pipeline_lib.infra import runlog
+from pipeline_lib.sampling.samplers import EOS, SAMPLERS, BalancedSVM, make_sampler
+from pipeline_lib.sampling.oversampling import resample_embeddings
+from pipeline_lib.sampling.samplers import Remix
 
 COUNTS = (200, 60, 15)
 K = 10
@@ -584,7 +579,7 @@ def test_resample_file_balsvm_counts_match_output(tmp_path, console):
 
 
 def test_resample_images_file_records_and_warns(tmp_path, console):
-    from pipeline_lib.datasets import ImageArrays
+    from pipeline_lib.core.datasets import ImageArrays
 
     rng = np.random.RandomState(0)
     y = np.repeat([0, 1], [30, 8])

@@ -1,4 +1,4 @@
-"""pipeline_lib.paper_check: the transcribed paper tables, the adapters (on frames built by the project's own
+"""pipeline_lib.scorecard.paper_check: the transcribed paper tables, the adapters (on frames built by the project's own
 report functions), the scorecard (statuses, differences, nothing lost or duplicated) and its Markdown."""
 
 import numpy as np
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from pipeline_lib import paper_check as pc
-from pipeline_lib import reports
+from pipeline_lib.scorecard import paper_check as pc
+from pipeline_lib.studies.eos import table2 as reports
 
 RESOURCES = REPO / "workflow" / "resources"
 
@@ -126,8 +126,8 @@ def test_from_table2_and_table1():
 
 
 def test_da_image_and_tabular_adapters(tmp_path):
-    from pipeline_lib import da_images as di
-    from pipeline_lib import tabular_reports as tr
+    from pipeline_lib.studies import da_images as di
+    from pipeline_lib.studies.tabular import reports as tr
 
     per_cut = pd.DataFrame([dict(dataset="digits", cut=c, model=mo, metric=me, value=0.6 + 0.01 * c)
                             for c in (0, 1) for mo in ("base", "eos") for me in ("bac", "fm_authors")])
@@ -169,8 +169,8 @@ def test_da_image_and_tabular_adapters(tmp_path):
 
 
 def test_da_table2_and_runtime_adapters(tmp_path):
-    from pipeline_lib import da_images as di
-    from pipeline_lib import figures
+    from pipeline_lib.studies import da_images as di
+    from pipeline_lib.studies.eos import figures
 
     def idx(name, labels):
         path = tmp_path / name
@@ -325,8 +325,8 @@ def test_every_method_of_every_eos_table_is_matched(tmp_path, published):
     """Each EOS table's report, built by its own stage for every published method (loss, K, architecture),
     matches every published CIFAR-10 cell: none is left "not run" (Table III's EOS rows carry k = 10 in the
     report, and no k in the paper)."""
-    from pipeline_lib import eos_studies as es
-    from pipeline_lib import figures
+    from pipeline_lib.studies.eos import tables as es
+    from pipeline_lib.studies.eos import figures
 
     files = {c: _predictions(tmp_path, c) for c in (0, 1)}
     frames = []
@@ -376,8 +376,8 @@ def test_every_method_of_every_eos_table_is_matched(tmp_path, published):
 def test_every_method_of_every_da_table_is_matched(tmp_path, published):
     """The DA paper's image tables (V, VIII, XI with the Average row) and tabular tables (III, IV, VI, VII, IX,
     X) for every published method: no published cell of the run's data set is left "not run"."""
-    from pipeline_lib import da_images as di
-    from pipeline_lib import tabular_reports as tr
+    from pipeline_lib.studies import da_images as di
+    from pipeline_lib.studies.tabular import reports as tr
 
     frames = []
     per_cut = pd.DataFrame([dict(dataset="digits", cut=c, model=mo, metric=me, value=0.6 + 0.01 * c)
@@ -598,8 +598,8 @@ def test_print_irregularities_are_noted(published):
 def test_study_tables_compare_the_configured_cut(tmp_path):
     """EOS Tables III, IV, V and §V-E3 hold means only: the study records of the configured cut give the
     cut's own value (through each table's stage and adapter, so the keys are the reports')."""
-    from pipeline_lib import eos_studies as es
-    from pipeline_lib.metrics import prediction_metrics
+    from pipeline_lib.studies.eos import tables as es
+    from pipeline_lib.core.metrics import prediction_metrics
 
     files = {c: _predictions(tmp_path, c) for c in (0, 1)}
     t3 = [dict(dataset="digits", loss="ce", cut=c, method=me, predictions=files[c]) for me in ("gamo", "eos")

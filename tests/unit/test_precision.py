@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 import torch
 
-from pipeline_lib import precision
-from pipeline_lib.training import TrainConfig, run_stage, train_backbone
+from pipeline_lib.core import precision
+from pipeline_lib.core.training import TrainConfig, run_stage, train_backbone
 
 SGD = dict(lr=0.1, momentum=0.9, weight_decay=2e-4, select_on="final")
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -81,8 +81,8 @@ def test_bf16_trains_deterministically_differs_from_fp32_and_saves_float32():
 
 @pytest.mark.slow
 def test_run_stage_writes_the_choice_into_the_backbone(tmp_path):
-    from pipeline_lib.datasets import ImageArrays
-    from pipeline_lib.models import load_backbone
+    from pipeline_lib.core.datasets import ImageArrays
+    from pipeline_lib.core.models import load_backbone
 
     x, y = _toy()
     arrays = ImageArrays(train_x=x, train_y=y, test_x=x[:30], test_y=y[:30], class_names=["a", "b", "c"])

@@ -1,7 +1,7 @@
 """Run names of samplers with their options (K in the EOS path) and the EOS variant study's runs."""
 import pytest
 
-from pipeline_lib.sampler_runs import EOS_DEFAULTS, EOS_STUDY, eos_study_runs, parse_run, run_name
+from pipeline_lib.sampling.sampler_runs import EOS_DEFAULTS, EOS_STUDY, eos_study_runs, parse_run, run_name
 
 
 @pytest.mark.parametrize("options, name", [

@@ -1,4 +1,4 @@
-"""Hand-made checks of every formula of the tabular study (pipeline_lib.analysis, tabular part) and of the
+"""Hand-made checks of every formula of the tabular study (pipeline_lib.core.measures, tabular part) and of the
 tabular samplers / MLP training (validation-split epoch selection) / SVM kernels."""
 import io
 
@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 import torch
 
-from pipeline_lib import analysis, tabular
-from pipeline_lib import embeddings as emb
-from pipeline_lib.mlp import balanced_class_weight, selection, train_mlp
-from pipeline_lib.oversampling import augment_table
-from pipeline_lib.samplers import Remix
-from pipeline_lib.schema_defaults import mlp_config as MLPConfig  # MLPConfig with the schema's tabular.nn defaults
+from pipeline_lib.core import measures as analysis
+from pipeline_lib.studies.tabular import runs as tabular
+from pipeline_lib.core import embeddings as emb
+from pipeline_lib.core.mlp import balanced_class_weight, selection, train_mlp
+from pipeline_lib.sampling.oversampling import augment_table
+from pipeline_lib.sampling.samplers import Remix
+from pipeline_lib.infra.schema_defaults import mlp_config as MLPConfig
 
 
 # --- relative weight change (Tables VI, VII) -----------------------------------------------------------
@@ -307,8 +308,8 @@ def test_validation_selection_needs_every_class_in_the_validation_rows():
 def test_train_nn_stage_select_on_final_is_the_old_behaviour_bit_for_bit(tmp_path, method):
     """``final``: the stage on the split equals the former stage, i.e. train_mlp on augment_tabular's file
     (the split itself for REMIX), last epoch kept."""
-    from pipeline_lib.models import load_mlp
-    from pipeline_lib.schema_defaults import defaults
+    from pipeline_lib.core.mlp import load_mlp
+    from pipeline_lib.infra.schema_defaults import defaults
 
     train, test = _split_files(tmp_path)
     settings = dict(defaults("tabular", "nn"), epochs=4, select_on="final")
@@ -334,8 +335,8 @@ def test_train_nn_stage_select_on_final_is_the_old_behaviour_bit_for_bit(tmp_pat
 
 @pytest.mark.slow
 def test_train_nn_stage_records_the_selected_epoch(tmp_path):
-    from pipeline_lib.models import load_mlp
-    from pipeline_lib.schema_defaults import defaults
+    from pipeline_lib.core.mlp import load_mlp
+    from pipeline_lib.infra.schema_defaults import defaults
 
     train, test = _split_files(tmp_path)
     settings = dict(defaults("tabular", "nn"), epochs=6)
@@ -356,7 +357,7 @@ def test_train_nn_stage_records_the_selected_epoch(tmp_path):
 # --- SVM kernels: RBF for Table III / support vectors, linear for the CE analysis -----------------------
 
 def test_svm_defaults_to_rbf_and_svm_linear_forces_a_linear_kernel():
-    from pipeline_lib.schema_defaults import defaults
+    from pipeline_lib.infra.schema_defaults import defaults
 
     svm = defaults("tabular", "svm")
     assert svm["kernel"] == "rbf" and svm["C"] == 1.0 and svm["gamma"] == "scale"  # scikit-learn's defaults
@@ -368,8 +369,8 @@ def test_svm_defaults_to_rbf_and_svm_linear_forces_a_linear_kernel():
 
 
 def test_fit_sklearn_stage_records_the_kernel_and_only_the_linear_svm_has_coef(tmp_path):
-    from pipeline_lib.schema_defaults import defaults
-    from pipeline_lib.tabular_reports import collect_ce_counts, collect_support_vectors
+    from pipeline_lib.infra.schema_defaults import defaults
+    from pipeline_lib.studies.tabular.reports import collect_ce_counts, collect_support_vectors
 
     train, test = _split_files(tmp_path)
     files = {}
@@ -397,7 +398,7 @@ def test_fit_sklearn_stage_records_the_kernel_and_only_the_linear_svm_has_coef(t
 
 
 def test_table3_names_the_svm_kernel(tmp_path):
-    from pipeline_lib.tabular_reports import table3
+    from pipeline_lib.studies.tabular.reports import table3
 
     rows = [{"dataset": "toy", "run": r, "model": model, "method": method, "metric": metric, "value": 0.5 + 0.1 * r,
              "converged": True, "kernel": "rbf" if model == "svm" else ""}

@@ -1,5 +1,6 @@
 """Shim for rule analyse_ce_counts: data/tabular/analysis/ce_counts.csv from every tabular run's model files."""
-from pipeline_lib import namedfiles, runlog, tabular_reports
+from pipeline_lib.infra import namedfiles, runlog
+from pipeline_lib.studies.tabular import reports as tabular_reports
 
 runlog.start(snakemake)
 p = snakemake.params

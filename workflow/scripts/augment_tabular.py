@@ -1,5 +1,6 @@
 """Shim for rule augment_tabular: the real-space oversamplers on one run's training split, one file each."""
-from pipeline_lib import runlog, tabular
+from pipeline_lib.infra import runlog
+from pipeline_lib.studies.tabular import runs as tabular
 
 log = runlog.start(snakemake)
 p = snakemake.params

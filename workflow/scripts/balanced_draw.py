@@ -1,9 +1,9 @@
 """Shim for rule balanced_draw: one cut's balanced training draw (the study's "Balanced" model)."""
 import pandas as pd
 
-from pipeline_lib import runlog
-from pipeline_lib.datasets import ImageArrays
-from pipeline_lib.imbalance import balanced_table
+from pipeline_lib.infra import runlog
+from pipeline_lib.core.datasets import ImageArrays
+from pipeline_lib.core.imbalance import balanced_table
 
 log = runlog.start(snakemake)
 data = ImageArrays.load(snakemake.input.images)

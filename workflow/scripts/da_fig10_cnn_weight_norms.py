@@ -1,5 +1,6 @@
 """Shim for rule da_fig10_cnn_weight_norms: Fig. 10, majority / minority class weight norms."""
-from pipeline_lib import da_images, namedfiles, runlog
+from pipeline_lib.studies import da_images
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 cuts = namedfiles.runs(snakemake.input, snakemake.params.runs)

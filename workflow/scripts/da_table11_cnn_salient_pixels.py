@@ -1,5 +1,6 @@
 """Shim for rule da_table11_cnn_salient_pixels: Table XI, overlap of the top salient pixels with Base."""
-from pipeline_lib import da_images, namedfiles, runlog
+from pipeline_lib.studies import da_images
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 cuts = namedfiles.runs(snakemake.input, snakemake.params.runs)

@@ -1,5 +1,6 @@
 """Shim for rule da_table4_latent_vs_real: Table IV, the NN in real space vs EOS / DSM in its latent space."""
-from pipeline_lib import runlog, tabular_reports as tr
+from pipeline_lib.infra import runlog
+from pipeline_lib.studies.tabular import reports as tr
 
 runlog.start(snakemake)
 i, o, p = snakemake.input, snakemake.output, snakemake.params

@@ -1,5 +1,6 @@
 """Shim for rule da_table5_image_performance: Table V, BAC and FM of the seven models."""
-from pipeline_lib import da_images, namedfiles, runlog
+from pipeline_lib.studies import da_images
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 cuts = namedfiles.runs(snakemake.input, snakemake.params.runs)

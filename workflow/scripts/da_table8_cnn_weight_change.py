@@ -1,5 +1,6 @@
 """Shim for rule da_table8_cnn_weight_change: Table VIII, change of the classification layer against Base."""
-from pipeline_lib import da_images, namedfiles, runlog
+from pipeline_lib.studies import da_images
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 cuts = namedfiles.runs(snakemake.input, snakemake.params.runs)

@@ -1,5 +1,6 @@
 """Shim for rule evaluate_pixel_run: test metrics of the pixel-space (pre-processing) backbones of one cut."""
-from pipeline_lib import metrics, runlog
+from pipeline_lib.core import metrics
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 wc = snakemake.wildcards

@@ -1,5 +1,6 @@
 """Shim for rule evaluate_run: tidy test metrics of the baseline and every retrained head of one run."""
-from pipeline_lib import metrics, runlog
+from pipeline_lib.core import metrics
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 wc = snakemake.wildcards

@@ -1,5 +1,6 @@
 """Shim for rule export_embeddings: train/test features of a trained backbone -> Parquet."""
-from pipeline_lib import embeddings, runlog
+from pipeline_lib.core import embeddings
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 wc = snakemake.wildcards

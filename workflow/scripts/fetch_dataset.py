@@ -1,7 +1,8 @@
 """Shim for rule fetch_dataset: source dataset -> data/raw/<dataset>/images.npz."""
 import sys
 
-from pipeline_lib import datasets, runlog
+from pipeline_lib.core import datasets
+from pipeline_lib.infra import runlog
 
 log = runlog.start(snakemake)
 try:

@@ -1,5 +1,6 @@
 """Shim for rule fig5_weight_norms."""
-from pipeline_lib import figures, namedfiles, runlog
+from pipeline_lib.studies.eos import figures
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 p = snakemake.params

@@ -1,5 +1,6 @@
 """Shim for rule fig_gan_samples: generated images of every GAN next to real ones, per class."""
-from pipeline_lib import figures, runlog
+from pipeline_lib.studies.eos import figures
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 p = snakemake.params

@@ -1,5 +1,6 @@
 """Shim for rule fit_sklearn_model: SVM or LG on one run's (augmented) training set of every method."""
-from pipeline_lib import runlog, tabular
+from pipeline_lib.infra import runlog
+from pipeline_lib.studies.tabular import runs as tabular
 
 log = runlog.start(snakemake)
 i, o, p, wc = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards

@@ -1,5 +1,6 @@
 """Shim for rule fragility_diversity: latent class diversity: top-K sets, archetypes, reference density."""
-from pipeline_lib import fragility, namedfiles, runlog
+from pipeline_lib.studies import fragility
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 o, p = snakemake.output, snakemake.params

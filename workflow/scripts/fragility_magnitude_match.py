@@ -1,5 +1,6 @@
 """Shim for rule fragility_magnitude_match: train/test feature-magnitude matching against test recall."""
-from pipeline_lib import fragility, namedfiles, runlog
+from pipeline_lib.studies import fragility
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 o, p = snakemake.output, snakemake.params

@@ -1,7 +1,7 @@
 """Shim for rule imbalance_dataset: one cut's long-tailed training draw and its test set."""
-from pipeline_lib import runlog
-from pipeline_lib.datasets import ImageArrays
-from pipeline_lib.imbalance import cut_tables
+from pipeline_lib.infra import runlog
+from pipeline_lib.core.datasets import ImageArrays
+from pipeline_lib.core.imbalance import cut_tables
 
 log = runlog.start(snakemake)
 data = ImageArrays.load(snakemake.input.images)

@@ -1,5 +1,6 @@
 """Shim for rule import_backbone: a Base / LDAM network from a checkpoint instead of train_backbone."""
-from pipeline_lib import checkpoints, runlog
+from pipeline_lib.core import checkpoints
+from pipeline_lib.infra import runlog
 
 log = runlog.start(snakemake)
 i, o, r = snakemake.input, snakemake.output, snakemake.params.run

@@ -1,5 +1,6 @@
 """Shim for rule latents_from_embeddings: a backbone's or head's latents from the backbone's embedding files."""
-from pipeline_lib import latents, runlog
+from pipeline_lib.core import latents
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 i, o = snakemake.input, snakemake.output

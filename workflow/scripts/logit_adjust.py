@@ -1,5 +1,6 @@
 """Shim for rule logit_adjust: post-hoc logit adjustment of the phase-1 network (Menon et al. 2021)."""
-from pipeline_lib import decoupling, runlog
+from pipeline_lib.core import decoupling
+from pipeline_lib.infra import runlog
 
 log = runlog.start(snakemake)
 p = snakemake.params.la

@@ -1,5 +1,6 @@
 """Shim for rule magnitude_fig5_minority_magnitudes: Fig. 5, the minority class's sorted latent magnitudes."""
-from pipeline_lib import magnitude_images, namedfiles, runlog
+from pipeline_lib.studies import magnitude_images
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 o, p = snakemake.output, snakemake.params

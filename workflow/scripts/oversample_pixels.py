@@ -1,5 +1,6 @@
 """Shim for rule oversample_pixels: pixel-space oversampling of one cut's training images."""
-from pipeline_lib import oversampling, runlog
+from pipeline_lib.sampling import oversampling
+from pipeline_lib.infra import runlog
 
 log = runlog.start(snakemake)
 p = snakemake.params.sampler

@@ -1,7 +1,8 @@
 """Shim for rule paper_check: the scorecard of the reproduced numbers against the papers' tables."""
 import os
 
-from pipeline_lib import namedfiles, paper_check, runlog
+from pipeline_lib.infra import namedfiles, runlog
+from pipeline_lib.scorecard import paper_check
 
 runlog.start(snakemake)
 p = snakemake.params

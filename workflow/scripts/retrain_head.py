@@ -1,5 +1,6 @@
 """Shim for rule retrain_head: phase-3 head on (oversampled) embeddings."""
-from pipeline_lib import heads, runlog
+from pipeline_lib.core import heads
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 hp = snakemake.params.hp

@@ -1,5 +1,6 @@
 """Shim for rule saliency_top_pixels: the top salient pixels of every test image of one cut for one model."""
-from pipeline_lib import da_images, runlog
+from pipeline_lib.studies import da_images
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 p = snakemake.params.saliency

@@ -1,5 +1,6 @@
 """Shim for rule split_tabular: stratified train/test split of one run, scaled on train."""
-from pipeline_lib import runlog, tabular
+from pipeline_lib.infra import runlog
+from pipeline_lib.studies.tabular import runs as tabular
 
 runlog.start(snakemake)
 wc = snakemake.wildcards

@@ -1,5 +1,6 @@
 """Shim for rule table1: EOS paper Table I."""
-from pipeline_lib import reports, runlog
+from pipeline_lib.studies.eos import table2 as reports
+from pipeline_lib.infra import runlog
 
 runlog.start(snakemake)
 p = snakemake.params

@@ -1,5 +1,6 @@
 """Shim for rule table3: EOS paper Table III (GAN-based oversampling vs EOS)."""
-from pipeline_lib import eos_studies, namedfiles, runlog
+from pipeline_lib.studies.eos import tables as eos_studies
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 p, o = snakemake.params, snakemake.output

@@ -1,5 +1,6 @@
 """Shim for rule table5: EOS paper Table V (backbones without and with EOS)."""
-from pipeline_lib import eos_studies, namedfiles, runlog
+from pipeline_lib.studies.eos import tables as eos_studies
+from pipeline_lib.infra import namedfiles, runlog
 
 runlog.start(snakemake)
 p, o = snakemake.params, snakemake.output

@@ -1,5 +1,6 @@
 """Shim for rule tau_normalise: the phase-1 head with tau-normalised class weights (Kang et al. 2020)."""
-from pipeline_lib import decoupling, runlog
+from pipeline_lib.core import decoupling
+from pipeline_lib.infra import runlog
 
 log = runlog.start(snakemake)
 p = snakemake.params.tau

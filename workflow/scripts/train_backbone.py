@@ -1,5 +1,6 @@
 """Shim for rule train_backbone: phase-1 training of one dataset x cut x loss."""
-from pipeline_lib import runlog, training
+from pipeline_lib.infra import runlog
+from pipeline_lib.core import training
 
 log = runlog.start(snakemake)
 hp = snakemake.params.hp

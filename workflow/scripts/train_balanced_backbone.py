@@ -1,5 +1,6 @@
 """Shim for rule train_balanced_backbone: a CE backbone on a class-balanced draw (the image study's Balanced)."""
-from pipeline_lib import runlog, training
+from pipeline_lib.infra import runlog
+from pipeline_lib.core import training
 
 log = runlog.start(snakemake)
 hp = snakemake.params.hp

@@ -1,5 +1,6 @@
 """Shim for rule train_gan: one GAN on one cut's training images (EOS paper Table III baselines)."""
-from pipeline_lib import gans, runlog
+from pipeline_lib.sampling import gans
+from pipeline_lib.infra import runlog
 
 log = runlog.start(snakemake)
 hp = snakemake.params.hp

@@ -1,5 +1,6 @@
 """Shim for rule train_gan_backbone: a backbone trained with one loss on a GAN-balanced cut."""
-from pipeline_lib import runlog, training
+from pipeline_lib.infra import runlog
+from pipeline_lib.core import training
 
 log = runlog.start(snakemake)
 hp = snakemake.params.hp

@@ -1,5 +1,6 @@
 """Shim for rule train_pixel_backbone: a CE backbone on pixel-space balanced data (or REMIX batches)."""
-from pipeline_lib import runlog, training
+from pipeline_lib.infra import runlog
+from pipeline_lib.core import training
 
 log = runlog.start(snakemake)
 hp = snakemake.params.hp

@@ -1,6 +1,7 @@
 """Shim for rule train_tabular_nn: the MLP of the tabular study on one run's train split (validation rows held
 out, then each method's augmentation), every method in turn."""
-from pipeline_lib import runlog, tabular
+from pipeline_lib.infra import runlog
+from pipeline_lib.studies.tabular import runs as tabular
 
 log = runlog.start(snakemake)
 i, o, p = snakemake.input, snakemake.output, snakemake.params

@@ -1,0 +1,2 @@
+"""Process guards every job needs: thread pools pinned to the rule's threads, a stop when Snakemake is gone.
+Layer rule: imports nothing of the package.  Not in any code hash (they cannot change what a rule writes)."""
