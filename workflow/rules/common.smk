@@ -79,29 +79,55 @@ def method_folder(method):
 
 
 # Table V: other backbones on a data set are runs of a derived data set "<dataset>@<arch>" (its settings a copy
-# with that backbone and epochs; its images and cuts the data set's own, see cut_data), so that every stage
+# with that backbone and epochs; its images and cuts the data set's own, see cut_files), so that every stage
 # after the data (train_backbone .. retrain_head) is the EOS pipeline's, unchanged; an architecture that is
 # the data set's own backbone at its own epochs is the Table II run itself
 T5 = config["eos_paper"]["table5"]
 T5_DATASETS = list(T5.get("datasets") or DATASETS[:1])
-SOURCE_OF = {}  # derived data set -> the configured one
 
 
-def _arch_dataset(dataset, arch, scale):
-    ds = config["datasets"][dataset]
-    epochs = training_settings(config, dataset)["epochs"]
-    if arch == ds["backbone"] and scale == 1:
-        return dataset
-    name = f"{dataset}@{arch}" + (f"x{scale:g}" if scale != 1 else "")
-    config["datasets"][name] = {**{k: v for k, v in ds.items() if k != "checkpoints"}, "backbone": arch,
-                                "title": f"{ds.get('title', dataset)} {arch}",
-                                "training": {**ds.get("training", {}), "epochs": max(1, round(epochs * scale))}}
-    SOURCE_OF[name] = dataset
-    return name
+def derived_arch_datasets(config, datasets):
+    """Table V's runs of ``datasets``: ({(dataset, arch): the data set the run is of}, {derived data set: its
+    settings}).  Reads the config only: the derived data sets are not added to config["datasets"]."""
+    runs, derived = {}, {}
+    for d in datasets:
+        ds = config["datasets"][d]
+        epochs = training_settings(config, d)["epochs"]
+        for a in config["eos_paper"]["table5"]["architectures"]:
+            arch, scale = a["arch"], float(a["epochs_scale"])
+            if arch == ds["backbone"] and scale == 1:
+                runs[(d, arch)] = d
+                continue
+            name = f"{d}@{arch}" + (f"x{scale:g}" if scale != 1 else "")
+            derived[name] = {**{k: v for k, v in ds.items() if k != "checkpoints"}, "backbone": arch,
+                             "title": f"{ds.get('title', d)} {arch}",
+                             "training": {**ds.get("training", {}), "epochs": max(1, round(epochs * scale))}}
+            runs[(d, arch)] = name
+    return runs, derived
 
 
-T5_RUNS = {(d, a["arch"]): _arch_dataset(d, a["arch"], float(a["epochs_scale"])) for d in T5_DATASETS
-           for a in T5["architectures"]}
+T5_RUNS, ARCH_DATASETS = derived_arch_datasets(config, T5_DATASETS)
+# derived data set -> the configured one (a configured name has no "@": config.schema.yaml)
+SOURCE_OF = {name: name.split("@")[0] for name in ARCH_DATASETS}
+
+
+def dataset_config(name):
+    """The settings of a data set: a configured one's (config datasets), else a derived Table V one's."""
+    return config["datasets"][name] if name in config["datasets"] else ARCH_DATASETS[name]
+
+
+def run_config():
+    """The config with the derived data sets after the configured ones in its datasets (a new dict; ``config``
+    stays as given): for pipeline_lib.config's functions of a data set that may be a derived one."""
+    return {**config, "datasets": {**config["datasets"], **ARCH_DATASETS}}
+
+
+def dataset_training(name):
+    """Backbone-training settings (pipeline_lib.config.training_settings) of a configured or derived data set."""
+    return training_settings(run_config(), name)
+
+
+TITLES = {d: ds.get("title", d) for d, ds in run_config()["datasets"].items()}  # every data set's, derived too
 
 
 def cut_files(dataset, cut):
@@ -138,11 +164,11 @@ def loss_options_of(loss):
 
 
 def _backbone_hp(dataset, loss):
-    ds = config["datasets"][dataset]
+    ds = dataset_config(dataset)
     return {
         "arch": ds["backbone"],
         "normalize": ds.get("normalize"),
-        "training": training_settings(config, dataset),
+        "training": dataset_training(dataset),
         "loss_options": loss_options_of(loss),
         "seed": config["seed"],
     }
@@ -252,7 +278,7 @@ def tsne_choice():
 
 def need_analysis(target):
     try:
-        check_analysis(config)
+        check_analysis(run_config())
     except ConfigError as err:
         raise WorkflowError(f"{target}: {err}")
 
@@ -464,8 +490,8 @@ def da_runs_input(models=(), keys=("network", "head", "predictions")):
 
 
 def da_runs_meta():
-    return [{"dataset": d, "cut": int(c), "title": config["datasets"][d].get("title", d),
-             "imbalance": dict(config["datasets"][d]["imbalance"])} for d, c in da_runs()]
+    return [{"dataset": d, "cut": int(c), "title": dataset_config(d).get("title", d),
+             "imbalance": dict(dataset_config(d)["imbalance"])} for d, c in da_runs()]
 
 
 def da_saliency_input(wildcards):
@@ -530,7 +556,7 @@ def import_input(kind):
 def import_params(kind):
     def params(wildcards):
         dataset, model, cut = _import_key(wildcards.imported, kind)
-        ds = config["datasets"][dataset]
+        ds = dataset_config(dataset)
         return {"dataset": dataset, "model": model, "cut": int(cut), "arch": ds["backbone"],
                 "loss": "ldam" if model == "ldam" else "ce", "normalize": ds.get("normalize"),
                 "sampler": DA_LATENT.get(model)}
@@ -603,7 +629,7 @@ def latents_network_params(wildcards):
     kind, dataset, cut, rest = _latent_net(wildcards)
     return {"dataset": dataset, "cut": int(cut), "model": wildcards.net,
             "loss": rest[1] if kind == "gan_backbones" else "ce",
-            "device": training_settings(config, dataset)["device"]}
+            "device": dataset_training(dataset)["device"]}
 
 
 def all_latents():
@@ -737,7 +763,7 @@ def paper_settings():
                "why": ds.get("paper", {}).get("why", ""),
                "authors": sorted(m for m, cuts in ds.get("checkpoints", {}).items()
                                  if set(map(str, cuts)) >= set(CUTS))}
-           for d, ds in config["datasets"].items() if d not in SOURCE_OF}
+           for d, ds in config["datasets"].items()}
     five = len(TAB_RUNS) == 5
     for t in TAB_DATASETS:
         out.setdefault(t, {"paper_dataset": t, "match": five,
@@ -776,7 +802,7 @@ wildcard_constraints:
 def gan_params(wildcards):
     """train_gan's params: the GAN's options (schema defaults filled), seed, data set name, device."""
     return {"options": dict(GAN_CFG[wildcards.gan]), "seed": config["seed"], "dataset": wildcards.dataset,
-            "device": training_settings(config, wildcards.dataset)["device"]}
+            "device": dataset_training(wildcards.dataset)["device"]}
 
 
 def table3_records():

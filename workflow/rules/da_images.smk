@@ -43,7 +43,7 @@ rule saliency_top_pixels:
         da_model=_alternatives(DA_RUN_MODELS),
     params:
         saliency=dict(DA["saliency"]),
-        device=lambda wc: training_settings(config, wc.dataset)["device"],
+        device=lambda wc: dataset_training(wc.dataset)["device"],
         code=code("saliency_top_pixels.py"),
     threads: 2
     resources:

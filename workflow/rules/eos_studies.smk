@@ -3,8 +3,6 @@
 # retrain_head runs, K and options in the run name; Table V's backbones are runs of derived data sets
 # <dataset>@<arch>; pixel EOS is one more pixel-space method), so nothing here has a loop of its own.
 
-TITLES = {d: ds.get("title", d) for d, ds in config["datasets"].items()}
-
 
 rule table4:
     input:
@@ -127,7 +125,7 @@ rule paper_check:
     params:
         tables=config["paper_check"]["tables"],
         settings=paper_settings(),
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items() if d not in SOURCE_OF},
+        titles={d: TITLES[d] for d in ALL_DATASETS},  # the configured data sets'
         check={k: config["paper_check"][k] for k in ("eos_cut", "tolerance", "results")},
         cut_records=records_meta(paper_cut_records()),
         eos_k=config["oversampling"]["eos"]["k_neighbors"],

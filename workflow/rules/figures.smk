@@ -15,7 +15,7 @@ rule fig3_generalization_gap:
     params:
         runs=lambda wc: runs_meta(dataset_runs(wc.dataset)),
         methods=METHODS,
-        title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
+        title=lambda wc: TITLES[wc.dataset],
         code=code("fig3_generalization_gap.py"),
     threads: 1
     resources:
@@ -39,7 +39,7 @@ rule fig4_gap_tp_fp:
         "benchmarks/fig4_gap_tp_fp/fig4.tsv"
     params:
         runs=runs_meta([r for d in DATASETS for r in dataset_runs(d)]),
-        titles={d: config["datasets"][d].get("title", d) for d in DATASETS},
+        titles={d: TITLES[d] for d in DATASETS},
         code=code("fig4_gap_tp_fp.py"),
     threads: 1
     resources:
@@ -64,7 +64,7 @@ rule fig5_weight_norms:
     params:
         runs=lambda wc: runs_meta(dataset_runs(wc.dataset)),
         methods=METHODS,
-        title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
+        title=lambda wc: TITLES[wc.dataset],
         code=code("fig5_weight_norms.py"),
     threads: 1
     resources:
@@ -90,7 +90,7 @@ rule fig6_tsne:
         runs=lambda wc: runs_meta(_tsne_run()),
         methods=METHODS,
         tsne=dict(config["analysis"]["tsne"]),
-        title=lambda wc: config["datasets"][tsne_choice()[0]].get("title", tsne_choice()[0]),
+        title=lambda wc: TITLES[tsne_choice()[0]],
         seed=config["seed"],
         code=code("fig6_tsne.py"),
     threads: 2
@@ -114,7 +114,7 @@ rule fig7_head_curve:
         "benchmarks/fig7_head_curve/fig7.tsv"
     params:
         runs=lambda wc: runs_meta(_curve_runs()),
-        titles={d: config["datasets"][d].get("title", d) for d in DATASETS},
+        titles={d: TITLES[d] for d in DATASETS},
         curve=dict(config["analysis"]["head_curve"]),
         head_training=HEAD_TRAINING,
         head_loss=head_loss(config["analysis"]["head_curve"]["loss"]),
@@ -143,7 +143,7 @@ rule table1:
     params:
         datasets=DATASETS,
         methods=[f"pre_{m}" for m in PIXEL_METHODS] + [s for s in ("smote", "bsmote", "balsvm") if s in SAMPLERS],
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         code=code("table1.py"),
     threads: 1
     resources:

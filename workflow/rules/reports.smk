@@ -16,7 +16,7 @@ rule table2:
         datasets=DATASETS,
         losses=LOSSES,
         methods=TABLE2_METHODS,
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         custom=custom_labels(CUSTOM),
         code=code("table2.py"),
     threads: 1
@@ -42,7 +42,7 @@ rule table2_class_counts:
     params:
         runs=runs_meta([(d, c, l) for d in DATASETS for l in LOSSES for c in CUTS]),
         samplers=COUNT_METHODS,
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         code=code("table2_class_counts.py"),
     threads: 1
     resources:
@@ -75,7 +75,7 @@ rule table2_shots:
         datasets=DATASETS,
         losses=LOSSES,
         methods=TABLE2_METHODS,
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         long_tail=dict(config["long_tail"]),
         code=code("table2_shots.py"),
     threads: 1
