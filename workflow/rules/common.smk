@@ -472,10 +472,9 @@ def da_model_files(dataset, cut, model):
 
 
 def da_cut_files(dataset, cut, models, keys=("network", "head", "predictions")):
-    """One cut of one data set: its images, index files and the ``keys`` files of ``models``."""
-    return {"images": f"data/raw/{dataset}/images.npz",
-            "train_indices": f"data/imbalanced/{dataset}/cut{cut}/train_indices.csv",
-            "test_indices": f"data/imbalanced/{dataset}/cut{cut}/test_indices.csv",
+    """One cut of one data set: its images and index files (cut_files) and the ``keys`` files of ``models``."""
+    files = cut_files(dataset, cut)
+    return {"images": files["images"], "train_indices": files["indices"], "test_indices": files["test_indices"],
             "models": {m: {k: v for k, v in da_model_files(dataset, cut, m).items() if k in keys} for m in models}}
 
 
@@ -543,8 +542,9 @@ def import_input(kind):
     names, test predictions) and, for a head, the Base backbone it must share its extractor with."""
     def inputs(wildcards):
         dataset, model, cut = _import_key(wildcards.imported, kind)
-        files = {"checkpoint": CHECKPOINTS[(dataset, model, cut)], "images": f"data/raw/{dataset}/images.npz",
-                 "test_indices": f"data/imbalanced/{dataset}/cut{cut}/test_indices.csv"}
+        data = cut_files(dataset, cut)
+        files = {"checkpoint": CHECKPOINTS[(dataset, model, cut)], "images": data["images"],
+                 "test_indices": data["test_indices"]}
         if kind == "head":
             files["backbone"] = f"data/backbones/{dataset}/cut{cut}/ce/backbone.pt"
             files["test"] = f"data/embeddings/{dataset}/cut{cut}/ce/test.parquet"
