@@ -4,6 +4,12 @@
 # and schedule of every other backbone (pipeline_lib.training.run_stage).
 
 
+def gan_params(wildcards):
+    """train_gan's params: the GAN's options (schema defaults filled), seed, data set name, device."""
+    return {"options": dict(GAN_CFG[wildcards.gan]), "seed": config["seed"], "dataset": wildcards.dataset,
+            "device": dataset_training(wildcards.dataset)["device"]}
+
+
 rule train_gan:
     input:
         unpack(cut_data),

@@ -1,6 +1,26 @@
 # Paper artifacts under reports/.
 
 
+COUNT_METHODS = SAMPLERS + DECOUPLING  # the methods of reports/table2_class_counts
+
+
+def count_runs_input(runs):
+    """Named inputs ``runs/<i>/oversampled/<method>`` of runs [(dataset, cut, loss)] for the class-count
+    table: each sampler's oversampled embeddings, cRT's the ros sampler's, tau-norm's the train embeddings
+    (its head is the phase-1 one, trained on the imbalanced cut)."""
+    def files(d, c, l):
+        base = f"{d}/cut{c}/{l}"
+        return {m: (f"data/embeddings/{base}/train.parquet" if m in ("tau_norm", "logit_adj")
+                    else f"data/oversampled/{base}/{method_folder(m)}.parquet") for m in COUNT_METHODS}
+
+    return flatten({"runs": [{"oversampled": files(d, c, l)} for d, c, l in runs]})
+
+
+def shots_runs():
+    """(dataset, cut, loss) of Table II's runs, in all_metrics() order."""
+    return [(d, c, l) for d in DATASETS for c in CUTS for l in LOSSES]
+
+
 rule table2:
     input:
         all_metrics(),
