@@ -16,7 +16,7 @@ min_version("9.20")
 # config.yaml is the default; a --configfile given on the command line replaces it (instead of
 # being merged into it), so `--configfile configs/paper.yaml` does not also run the digits demo.
 if not workflow.overwrite_configfiles:
-    from pipeline_lib.config import ConfigError, check_duplicate_keys
+    from pipeline_lib.infra.config import ConfigError, check_duplicate_keys
 
     try:  # a YAML syntax error with its file and line (Snakemake's own message names neither)
         check_duplicate_keys("config.yaml")

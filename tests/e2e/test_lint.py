@@ -1,9 +1,11 @@
-"""`snakemake --lint` on the workflow: no lint but the conda/container one (the project installs with pip)."""
+"""`snakemake --lint` on the workflow: no lint but the conda/container one (the project installs with pip) and
+the one on functions beside rules (each rule file holds its own input and params functions, as PyPSA-Eur's
+do; common.smk only what several rule files share: docs/development.md)."""
 import re
 
 from conftest import REPO, run_snakemake
 
-ALLOWED = {"Specify a conda environment or container for each rule."}
+ALLOWED = {"Specify a conda environment or container for each rule.", "Mixed rules and functions in same snakefile."}
 
 
 def test_snakemake_lint_is_clean_but_for_conda(tmp_path):

@@ -2,7 +2,27 @@
 # and "Understanding CNN Fragility When Learning With Imbalanced Data" (reports/fragility/*) on the models of
 # the image study (workflow/rules/da_images.smk: Base, Balanced, ROS, REMIX, DSM, EOS, trained or imported),
 # read from their latents files (workflow/rules/latents.smk), never from the networks: numpy work, one thread.
-# One rule per artifact, named after it, with a script of the same name.  Helpers: common.smk.
+# One rule per artifact, named after it, with a script of the same name.
+from pipeline_lib.core.image_models import LINEAR_HEAD_MODELS
+
+MAG = config["magnitude_images"]
+FRAG = config["fragility"]
+MAG_REPORT = "Latent Feature Magnitude (images)"
+FRAG_REPORT = "CNN Fragility (images)"
+CNN_MODELS = [m for m in LINEAR_HEAD_MODELS if m in DA_MODELS]  # the networks with an nn.Linear head
+
+
+def cnn_runs_input(wildcards):
+    """Named inputs ``runs/<i>/...`` of every (data set, cut) of the image study for the Magnitude and
+    Fragility analyses: each model's latents files and Balanced's own training draw."""
+    runs = []
+    for d, c in da_runs():
+        files = da_cut_files(d, c, [], keys=())
+        files["models"] = {m: latents_files(da_model_files(d, c, m)["predictions"]) for m in CNN_MODELS}
+        if "balanced" in CNN_MODELS:
+            files["models"]["balanced"]["train_indices"] = f"data/balanced/{d}/cut{c}/train_indices.csv"
+        runs.append(files)
+    return flatten({"runs": runs})
 
 
 rule magnitude_fig1_cnn_ce_needed:

@@ -2,7 +2,88 @@
 # seven models per data set and cut, most of them runs of the EOS pipeline found by path (Base = the ce
 # backbone, DSM / EOS = its smote / eos heads, LDAM = the ldam backbone, REMIX = the pixel pipeline's
 # REMIX backbone); ROS adds a pixel-space RandomOverSampler run, Balanced a backbone on a balanced draw.
-# Any of them can be imported from a checkpoint instead (datasets.<name>.checkpoints).  Helpers: common.smk.
+# Any of them can be imported from a checkpoint instead (datasets.<name>.checkpoints).
+
+from pipeline_lib.studies.da_images import FIG10_MODELS, TABLE11_METHODS
+
+DA_REPORT = "How Data Augmentation Works (images)"
+
+
+def da_runs_input(models=(), keys=("network", "head", "predictions")):
+    """Named inputs ``runs/<i>/...`` of every (data set, cut) of the study, for ``unpack``."""
+    models = [m for m in DA_RUN_MODELS if m in models]
+    return flatten({"runs": [da_cut_files(d, c, models, keys) for d, c in da_runs()]})
+
+
+def da_saliency_input(wildcards):
+    """The network of one model of one cut (dsm / eos: the Base network and their head) and the cut's
+    test images: the record of pipeline_lib.studies.da_images.saliency_stage."""
+    files = da_cut_files(wildcards.dataset, wildcards.cut, [wildcards.da_model], keys=("network", "head"))
+    return {"images": files["images"], "test_indices": files["test_indices"], **files["models"][wildcards.da_model]}
+
+
+def da_saliency_files(models):
+    """Named inputs ``runs/<i>/saliency/<model>``: the top-pixel files of every cut (Table XI)."""
+    return flatten({"runs": [{"saliency": {m: f"data/da_images/saliency/{d}/cut{c}/{m}.npz"
+                                           for m in DA_RUN_MODELS if m in models}} for d, c in da_runs()]})
+
+
+# --- networks imported instead of trained (datasets.<name>.checkpoints) ----------------------------------
+
+CHECKPOINTS = {(d, m, str(c)): p for d in ALL_DATASETS for m, cuts in config["datasets"][d].get("checkpoints", {}).items()
+               for c, p in cuts.items()}
+
+
+def _imported(models, path_of):
+    return sorted({path_of(d, m, c) for d, m, c in CHECKPOINTS if m in models})
+
+
+IMPORTED_BACKBONES = _imported(("base", "ldam"), lambda d, m, c: f"{d}/cut{c}/{'ce' if m == 'base' else 'ldam'}")
+IMPORTED_PIXEL = _imported(("ros", "remix"), lambda d, m, c: f"{d}/cut{c}/{m}")
+IMPORTED_BALANCED = _imported(("balanced",), lambda d, m, c: f"{d}/cut{c}")
+IMPORTED_HEADS = _imported(tuple(DA_LATENT), lambda d, m, c: f"{d}/cut{c}/ce/{method_folder(DA_LATENT[m])}")
+
+
+def _import_key(run, kind):
+    """(dataset, model, cut) of an imported run path ``<dataset>/cut<cut>[/<loss or method>[/<sampler>]]``."""
+    dataset, cut, *rest = run.split("/")
+    cut = cut[len("cut"):]
+    if kind == "backbone":
+        model = "base" if rest[0] == "ce" else "ldam"
+    elif kind == "pixel":
+        model = rest[0]
+    elif kind == "balanced":
+        model = "balanced"
+    else:
+        model = {method_folder(s): m for m, s in DA_LATENT.items()}[rest[1]]
+    return dataset, model, cut
+
+
+def import_input(kind):
+    """Input function of an import rule: the checkpoint file, the data set's images (normalisation, class
+    names, test predictions) and, for a head, the Base backbone it must share its extractor with."""
+    def inputs(wildcards):
+        dataset, model, cut = _import_key(wildcards.imported, kind)
+        data = cut_files(dataset, cut)
+        files = {"checkpoint": CHECKPOINTS[(dataset, model, cut)], "images": data["images"],
+                 "test_indices": data["test_indices"]}
+        if kind == "head":
+            files["backbone"] = f"data/backbones/{dataset}/cut{cut}/ce/backbone.pt"
+            files["test"] = f"data/embeddings/{dataset}/cut{cut}/ce/test.parquet"
+        return files
+
+    return inputs
+
+
+def import_params(kind):
+    def params(wildcards):
+        dataset, model, cut = _import_key(wildcards.imported, kind)
+        ds = dataset_config(dataset)
+        return {"dataset": dataset, "model": model, "cut": int(cut), "arch": ds["backbone"],
+                "loss": "ldam" if model == "ldam" else "ce", "normalize": ds.get("normalize"),
+                "sampler": DA_LATENT.get(model)}
+
+    return params
 
 
 rule train_balanced_backbone:
@@ -43,7 +124,7 @@ rule saliency_top_pixels:
         da_model=_alternatives(DA_RUN_MODELS),
     params:
         saliency=dict(DA["saliency"]),
-        device=lambda wc: training_settings(config, wc.dataset)["device"],
+        device=lambda wc: dataset_training(wc.dataset)["device"],
         code=code("saliency_top_pixels.py"),
     threads: 2
     resources:
@@ -126,7 +207,7 @@ rule da_table8_cnn_weight_change:
 
 rule da_fig10_cnn_weight_norms:
     input:
-        unpack(lambda wc: da_runs_input(("balanced", "base", "ros", "remix", "dsm", "eos"), keys=("network", "head"))),
+        unpack(lambda wc: da_runs_input(FIG10_MODELS, keys=("network", "head"))),
     output:
         png=report("reports/da/fig10.png", caption="../report/da_fig10_cnn_weight_norms.rst", category=DA_REPORT,
                    subcategory="Fig. 10", labels={"artifact": "fig10"}),
@@ -149,7 +230,7 @@ rule da_fig10_cnn_weight_norms:
 
 rule da_table11_cnn_salient_pixels:
     input:
-        unpack(lambda wc: da_saliency_files(("base", "ldam", "ros", "remix", "dsm", "eos"))),
+        unpack(lambda wc: da_saliency_files(("base",) + TABLE11_METHODS)),
     output:
         csv=report("reports/da/table11.csv", caption="../report/da_table11_cnn_salient_pixels.rst", category=DA_REPORT,
                    subcategory="Table 11", labels={"artifact": "table11"}),

@@ -1,13 +1,13 @@
 # Data: the source dataset as uint8 arrays, then each cut's long-tailed training draw and test set, and
 # the balanced draw of the study's "Balanced" model.
 
-from pipeline_lib.config import check_balanced, fetch_settings, file_list_paths
+from pipeline_lib.infra.config import check_balanced, fetch_settings, file_list_paths
 
 
 rule fetch_dataset:
     input:
         # the file lists of every cut: their files are kept in the pools whatever pool_per_class
-        lambda wc: sum(file_list_paths(config, wc.dataset).values(), []),
+        lambda wc: sum(file_list_paths(run_config(), wc.dataset).values(), []),
     output:
         "data/raw/{dataset}/images.npz",
     log:
@@ -15,7 +15,7 @@ rule fetch_dataset:
     benchmark:
         "benchmarks/fetch_dataset/{dataset}.tsv"
     params:
-        source=lambda wc: fetch_settings(config, wc.dataset),
+        source=lambda wc: fetch_settings(run_config(), wc.dataset),
         code=code("fetch_dataset.py"),
     threads: 1
     resources:
@@ -29,7 +29,7 @@ rule fetch_dataset:
 rule imbalance_dataset:
     input:
         # the cut's two file lists (train_list, test_list) where the dataset has file_lists
-        unpack(lambda wc: {f"{k}_list": v[0] for k, v in file_list_paths(config, wc.dataset, wc.cut).items()}),
+        unpack(lambda wc: {f"{k}_list": v[0] for k, v in file_list_paths(run_config(), wc.dataset, wc.cut).items()}),
         images="data/raw/{dataset}/images.npz",
     output:
         train="data/imbalanced/{dataset}/cut{cut}/train_indices.csv",
@@ -39,9 +39,9 @@ rule imbalance_dataset:
     benchmark:
         "benchmarks/imbalance_dataset/{dataset}_cut{cut}.tsv"
     params:
-        imbalance=lambda wc: dict(config["datasets"][wc.dataset]["imbalance"]),
-        test_draw=lambda wc: config["datasets"][wc.dataset]["test_draw"],
-        file_lists=lambda wc: bool(config["datasets"][wc.dataset]["file_lists"]),
+        imbalance=lambda wc: dict(dataset_config(wc.dataset)["imbalance"]),
+        test_draw=lambda wc: dataset_config(wc.dataset)["test_draw"],
+        file_lists=lambda wc: bool(dataset_config(wc.dataset)["file_lists"]),
         code=code("imbalance_dataset.py"),
     threads: 1
     resources:
@@ -64,7 +64,7 @@ rule balanced_draw:
         "benchmarks/balanced_draw/{dataset}_cut{cut}.tsv"
     params:
         # the sizes, checked at plan time where the source's counts are known (one-line ConfigError)
-        checked=lambda wc: check_balanced(config, wc.dataset) or "sizes checked",
+        checked=lambda wc: check_balanced(run_config(), wc.dataset) or "sizes checked",
         code=code("balanced_draw.py"),
     threads: 1
     resources:

@@ -13,7 +13,7 @@ rule export_embeddings:
     benchmark:
         "benchmarks/export_embeddings/{dataset}_cut{cut}_{loss}.tsv"
     params:
-        device=lambda wc: training_settings(config, wc.dataset)["device"],
+        device=lambda wc: dataset_training(wc.dataset)["device"],
         code=code("export_embeddings.py"),
     threads: 2
     resources:

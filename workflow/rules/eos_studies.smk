@@ -1,9 +1,63 @@
-# The EOS paper's §V-E studies and the EOS variant study (pipeline_lib.eos_studies): each reads the test
+# The EOS paper's §V-E studies and the EOS variant study (pipeline_lib.studies.eos.tables): each reads the test
 # predictions of runs the EOS pipeline makes (the K sweep and the variants are more oversample_embeddings /
 # retrain_head runs, K and options in the run name; Table V's backbones are runs of derived data sets
 # <dataset>@<arch>; pixel EOS is one more pixel-space method), so nothing here has a loop of its own.
 
-TITLES = {d: ds.get("title", d) for d, ds in config["datasets"].items()}
+import glob
+
+from pipeline_lib.infra.config import check_table4_k
+
+
+def table4_input(wildcards):
+    """Table IV's runs; its K values checked against the data first (only when a target needs Table IV)."""
+    try:
+        check_table4_k(config, DATASETS)
+    except ConfigError as err:
+        sys.exit(f"config error: {err}")
+    return records_input(table4_records())
+
+
+# --- the scorecard against the papers' published numbers (rule paper_check) ---------------------------------
+
+PAPER_TABLES = sorted(glob.glob(os.path.join(workflow.basedir, "workflow", "resources", "paper_*.csv")))
+PAPER_CHECK_FILES = {
+    "eos_table1": "reports/table1.csv", "eos_table2": "reports/table2.csv", "eos_table3": "reports/table3.csv",
+    "eos_table4": "reports/table4.csv", "eos_table5": "reports/table5.csv", "eos_pixel": "reports/pixel_eos.csv",
+    "eos_runtime": "reports/runtime.csv", **{f"da_table{i}": f"reports/da/table{i}.csv" for i in range(1, 12)}}
+
+
+def paper_settings():
+    """{run data set: {paper_dataset, match, why, authors}} of every configured data set (datasets.<name>.paper;
+    authors: its models imported from checkpoints for every cut; a tabular data set is the paper's own data
+    under its split protocol when tabular.runs has its 5 splits)."""
+    out = {d: {"paper_dataset": ds.get("paper", {}).get("dataset", d), "match": ds.get("paper", {}).get("matches", False),
+               "why": ds.get("paper", {}).get("why", ""),
+               "authors": sorted(m for m, cuts in ds.get("checkpoints", {}).items()
+                                 if set(map(str, cuts)) >= set(CUTS))}
+           for d, ds in config["datasets"].items()}
+    five = len(TAB_RUNS) == 5
+    for t in TAB_DATASETS:
+        out.setdefault(t, {"paper_dataset": t, "match": five,
+                           "why": "the paper's UCI data, 5 stratified 70:30 splits" if five
+                           else f"the paper's UCI data, {len(TAB_RUNS)} of its 5 splits"})
+    return out
+
+
+def paper_cut_metrics():
+    """The per-cut metric files of EOS Tables I and II (the scorecard compares their configured cut)."""
+    tables = config["paper_check"]["tables"]
+    return sorted(set((all_metrics() if "eos_table2" in tables else [])
+                      + (table1_inputs(None) if "eos_table1" in tables else [])))
+
+
+def paper_cut_records():
+    """The study records of EOS Tables III, IV, V and §V-E3 at the configured cut, each with its table key
+    (their reports hold means only; the scorecard compares that cut)."""
+    tables, cut = config["paper_check"]["tables"], str(config["paper_check"]["eos_cut"])
+    studies = {"eos_table3": table3_records, "eos_table4": table4_records, "eos_table5": table5_records,
+               "eos_pixel": pixel_eos_records}
+    return [{**r, "table": key} for key, records in studies.items() if key in tables for r in records()
+            if str(r["cut"]) == cut]
 
 
 rule table4:
@@ -127,7 +181,7 @@ rule paper_check:
     params:
         tables=config["paper_check"]["tables"],
         settings=paper_settings(),
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items() if d not in SOURCE_OF},
+        titles={d: TITLES[d] for d in ALL_DATASETS},  # the configured data sets'
         check={k: config["paper_check"][k] for k in ("eos_cut", "tolerance", "results")},
         cut_records=records_meta(paper_cut_records()),
         eos_k=config["oversampling"]["eos"]["k_neighbors"],

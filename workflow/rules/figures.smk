@@ -1,5 +1,80 @@
 # EOS paper figures and Table I / run-time table; each a PNG (or table) plus the CSV of what it shows.
 
+from pipeline_lib.infra.config import check_analysis
+
+
+def run_files(dataset, cut, loss, keys):
+    """The files of one run (dataset x cut x loss) under ``keys`` (train, test, backbone, oversampled, heads)."""
+    base = f"{dataset}/cut{cut}/{loss}"
+    files = {
+        "train": f"data/embeddings/{base}/train.parquet",
+        "test": f"data/embeddings/{base}/test.parquet",
+        "backbone": f"data/backbones/{base}/backbone.pt",
+        "oversampled": {s: f"data/oversampled/{base}/{method_folder(s)}.parquet" for s in SAMPLERS},
+        "heads": {s: f"data/heads/{base}/{method_folder(s)}/head.pt" for s in SAMPLERS},
+    }
+    return {k: files[k] for k in keys}
+
+
+def dataset_runs(dataset):
+    """(dataset, cut, loss) of every run of one dataset, in figure order."""
+    return [(dataset, c, l) for l in LOSSES for c in CUTS]
+
+
+def runs_input(runs, keys):
+    """Named inputs ``runs/<i>/<key>[/<sampler>]`` of runs [(dataset, cut, loss)], for ``unpack``; the
+    script rebuilds the runs with pipeline_lib.infra.namedfiles.runs(snakemake.input, snakemake.params.runs)."""
+    return flatten({"runs": [run_files(d, c, l, keys) for d, c, l in runs]})
+
+
+def tsne_choice():
+    """(dataset, loss, cut) of Fig. 6 (its classes are resolved at run time from the class names)."""
+    t = config["analysis"]["tsne"]
+    return t.get("dataset", DATASETS[0]), t["loss"], CUTS[0]
+
+
+def need_analysis(target):
+    try:
+        check_analysis(run_config())
+    except ConfigError as err:
+        raise WorkflowError(f"{target}: {err}")
+
+
+def _tsne_run():
+    need_analysis("reports/fig6.png")
+    dataset, loss, cut = tsne_choice()
+    return [(dataset, cut, loss)]
+
+
+def _curve_runs():
+    need_analysis("reports/fig7.png")
+    loss = config["analysis"]["head_curve"]["loss"]
+    return [(d, CUTS[0], loss) for d in DATASETS]
+
+
+def runtime_benchmarks():
+    """{dataset: {pipeline: [benchmark tsv, ...]}}: the stages of each pipeline, all cuts."""
+    need_loss("ce", "reports/runtime.csv")
+    out = {}
+    for d in DATASETS:
+        pipes = {}
+        for m in PIXEL_METHODS:
+            files = [f"benchmarks/train_pixel_backbone/{d}_cut{c}_{m}.tsv" for c in CUTS]
+            if m != "remix":
+                files += [f"benchmarks/oversample_pixels/{d}_cut{c}_{m}.tsv" for c in CUTS]
+            pipes[f"pixel_{m}" if m != "remix" else "remix"] = files
+        if "eos" in SAMPLERS:
+            pipes["three_phase_eos"] = [f for c in CUTS for f in (
+                f"benchmarks/train_backbone/{d}_cut{c}_ce.tsv", f"benchmarks/export_embeddings/{d}_cut{c}_ce.tsv",
+                f"benchmarks/oversample_embeddings/{d}_cut{c}_ce_{method_folder('eos')}.tsv",
+                f"benchmarks/retrain_head/{d}_cut{c}_ce_{method_folder('eos')}.tsv")]
+        for g in GAN_METHODS:  # the GAN, the balanced set, the CE backbone trained on it (Table III, RQ4)
+            pipes[f"gan_{g}"] = [f for c in CUTS for f in (
+                f"benchmarks/train_gan/{d}_cut{c}_{g}.tsv", f"benchmarks/sample_gan/{d}_cut{c}_{g}.tsv",
+                f"benchmarks/train_gan_backbone/{d}_cut{c}_{g}_ce.tsv")]
+        out[d] = pipes
+    return out
+
 
 rule fig3_generalization_gap:
     input:
@@ -15,7 +90,7 @@ rule fig3_generalization_gap:
     params:
         runs=lambda wc: runs_meta(dataset_runs(wc.dataset)),
         methods=METHODS,
-        title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
+        title=lambda wc: TITLES[wc.dataset],
         code=code("fig3_generalization_gap.py"),
     threads: 1
     resources:
@@ -39,7 +114,7 @@ rule fig4_gap_tp_fp:
         "benchmarks/fig4_gap_tp_fp/fig4.tsv"
     params:
         runs=runs_meta([r for d in DATASETS for r in dataset_runs(d)]),
-        titles={d: config["datasets"][d].get("title", d) for d in DATASETS},
+        titles={d: TITLES[d] for d in DATASETS},
         code=code("fig4_gap_tp_fp.py"),
     threads: 1
     resources:
@@ -64,7 +139,7 @@ rule fig5_weight_norms:
     params:
         runs=lambda wc: runs_meta(dataset_runs(wc.dataset)),
         methods=METHODS,
-        title=lambda wc: config["datasets"][wc.dataset].get("title", wc.dataset),
+        title=lambda wc: TITLES[wc.dataset],
         code=code("fig5_weight_norms.py"),
     threads: 1
     resources:
@@ -90,7 +165,7 @@ rule fig6_tsne:
         runs=lambda wc: runs_meta(_tsne_run()),
         methods=METHODS,
         tsne=dict(config["analysis"]["tsne"]),
-        title=lambda wc: config["datasets"][tsne_choice()[0]].get("title", tsne_choice()[0]),
+        title=lambda wc: TITLES[tsne_choice()[0]],
         seed=config["seed"],
         code=code("fig6_tsne.py"),
     threads: 2
@@ -114,7 +189,7 @@ rule fig7_head_curve:
         "benchmarks/fig7_head_curve/fig7.tsv"
     params:
         runs=lambda wc: runs_meta(_curve_runs()),
-        titles={d: config["datasets"][d].get("title", d) for d in DATASETS},
+        titles={d: TITLES[d] for d in DATASETS},
         curve=dict(config["analysis"]["head_curve"]),
         head_training=HEAD_TRAINING,
         head_loss=head_loss(config["analysis"]["head_curve"]["loss"]),
@@ -143,7 +218,7 @@ rule table1:
     params:
         datasets=DATASETS,
         methods=[f"pre_{m}" for m in PIXEL_METHODS] + [s for s in ("smote", "bsmote", "balsvm") if s in SAMPLERS],
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         code=code("table1.py"),
     threads: 1
     resources:

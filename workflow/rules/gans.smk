@@ -1,7 +1,13 @@
-# GAN-based oversampling, the EOS paper's Table III baselines (pipeline_lib.gans): a GAN per data set, cut and
+# GAN-based oversampling, the EOS paper's Table III baselines (pipeline_lib.sampling.gans): a GAN per data set, cut and
 # method is its own cached stage (changing how many images are drawn does not retrain it); sample_gan balances
 # the cut with it in the pixel pipeline's format; a backbone per loss is trained on that with the loop, losses
-# and schedule of every other backbone (pipeline_lib.training.run_stage).
+# and schedule of every other backbone (pipeline_lib.core.training.run_stage).
+
+
+def gan_params(wildcards):
+    """train_gan's params: the GAN's options (schema defaults filled), seed, data set name, device."""
+    return {"options": dict(GAN_CFG[wildcards.gan]), "seed": config["seed"], "dataset": wildcards.dataset,
+            "device": dataset_training(wildcards.dataset)["device"]}
 
 
 rule train_gan:

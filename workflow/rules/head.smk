@@ -1,6 +1,23 @@
 # Phase 3: retrain a fresh linear head on the (oversampled) embeddings, predict the test embeddings.
 
 
+def head_params(wildcards):
+    loss = head_loss(wildcards.loss)
+    return {"loss": loss, "training": HEAD_TRAINING, "loss_options": loss_options_of(loss), "seed": config["seed"]}
+
+
+def tau_norm_params():
+    """tau_normalise's params: the tau grid, the held-out share of the train embeddings, the seed."""
+    return {"taus": [float(t) for t in BASELINES["tau_grid"]], "holdout": float(BASELINES["tau_holdout"]),
+            "seed": config["seed"]}
+
+
+def logit_adjust_params(wildcards):
+    """logit_adjust's params: tau-norm's grid, held-out share and seed, and LDAM's logit scale s (its cosine
+    head's logits are s cos)."""
+    return {**tau_norm_params(), "cosine_scale": float(config["loss_options"]["ldam"]["s"])}
+
+
 rule retrain_head:
     input:
         train="data/oversampled/{dataset}/cut{cut}/{loss}/{sampler}.parquet",

@@ -3,6 +3,13 @@
 # head; tau_norm: rule tau_normalise), in one tidy CSV.
 
 
+def method_predictions(wildcards):
+    """evaluate_run's head inputs: the test predictions of every method of TABLE2_METHODS after the
+    baseline, in that order (cRT reads the ros head; with ros also among the samplers both columns show it)."""
+    base = f"data/heads/{wildcards.dataset}/cut{wildcards.cut}/{wildcards.loss}"
+    return [f"{base}/{method_folder(m)}/test_predictions.parquet" for m in TABLE2_METHODS[1:]]
+
+
 rule evaluate_run:
     input:
         baseline="data/embeddings/{dataset}/cut{cut}/{loss}/test.parquet",

@@ -1,5 +1,17 @@
 # Phase 2b: oversample the train embeddings to full balance in latent space.
 
+from pipeline_lib.sampling.sampler_runs import parse_run
+
+
+def sampler_params(wildcards):
+    """The sampler of a run name and its options: EOS's all from the name, the others' from the config."""
+    if wildcards.sampler in CUSTOM:
+        return custom_sampler_params(CUSTOM[wildcards.sampler])
+    name, options = parse_run(wildcards.sampler)
+    if name != "eos":
+        options = dict(config["oversampling"].get(name, {}))
+    return {"name": name, "options": options, "seed": config["seed"]}
+
 
 rule oversample_embeddings:
     input:

@@ -2,6 +2,36 @@
 # or train with REMIX mini-batches, and train a cross-entropy backbone on that.
 
 
+# your own pixel-space samplers (pipeline_lib.sampling.custom_samplers): run name -> config entry
+PIXEL_CUSTOM = {e["name"]: e for e in config["pixel_oversampling"]["methods"] if is_custom(e)}
+# the image study's ROS and REMIX models (workflow/rules/da_images.smk) are runs of this pipeline
+DA_PIXEL = [m for m in ("ros", "remix") if m in DA_MODELS]
+# + eos: EOS in pixel space (reports/pixel_eos, §V-E3)
+RUN_PIXEL_METHODS = PIXEL_METHODS + [m for m in DA_PIXEL + ["eos"] if m not in PIXEL_METHODS]
+PIXEL_SAMPLERS = [m for m in RUN_PIXEL_METHODS if m != "remix"]
+
+
+def pixel_sampler_params(wildcards):
+    """oversample_pixels' params: a built-in's options from `oversampling`, or a custom sampler's entry."""
+    if wildcards.pixel_sampler in PIXEL_CUSTOM:
+        return custom_sampler_params(PIXEL_CUSTOM[wildcards.pixel_sampler])
+    return {"options": dict(config["oversampling"].get(wildcards.pixel_sampler, {})), "seed": config["seed"]}
+
+
+def pixel_train_params(wildcards):
+    """Phase-1 settings of a cross-entropy backbone trained on pixel-space balanced data (Table I)."""
+    hp = _backbone_hp(wildcards.dataset, "ce")
+    if wildcards.pixel_method == "remix":
+        hp["training"] = dict(hp["training"], remix_alpha=config["pixel_oversampling"]["remix_alpha"])
+    return hp
+
+
+def pixel_training_set(wildcards):
+    if wildcards.pixel_method == "remix":
+        return []
+    return f"data/pixel_oversampled/{wildcards.dataset}/cut{wildcards.cut}/{wildcards.pixel_method}.npz"
+
+
 rule oversample_pixels:
     input:
         images="data/raw/{dataset}/images.npz",

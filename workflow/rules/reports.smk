@@ -1,6 +1,26 @@
 # Paper artifacts under reports/.
 
 
+COUNT_METHODS = SAMPLERS + DECOUPLING  # the methods of reports/table2_class_counts
+
+
+def count_runs_input(runs):
+    """Named inputs ``runs/<i>/oversampled/<method>`` of runs [(dataset, cut, loss)] for the class-count
+    table: each sampler's oversampled embeddings, cRT's the ros sampler's, tau-norm's the train embeddings
+    (its head is the phase-1 one, trained on the imbalanced cut)."""
+    def files(d, c, l):
+        base = f"{d}/cut{c}/{l}"
+        return {m: (f"data/embeddings/{base}/train.parquet" if m in ("tau_norm", "logit_adj")
+                    else f"data/oversampled/{base}/{method_folder(m)}.parquet") for m in COUNT_METHODS}
+
+    return flatten({"runs": [{"oversampled": files(d, c, l)} for d, c, l in runs]})
+
+
+def shots_runs():
+    """(dataset, cut, loss) of Table II's runs, in all_metrics() order."""
+    return [(d, c, l) for d in DATASETS for c in CUTS for l in LOSSES]
+
+
 rule table2:
     input:
         all_metrics(),
@@ -16,7 +36,7 @@ rule table2:
         datasets=DATASETS,
         losses=LOSSES,
         methods=TABLE2_METHODS,
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         custom=custom_labels(CUSTOM),
         code=code("table2.py"),
     threads: 1
@@ -42,7 +62,7 @@ rule table2_class_counts:
     params:
         runs=runs_meta([(d, c, l) for d in DATASETS for l in LOSSES for c in CUTS]),
         samplers=COUNT_METHODS,
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         code=code("table2_class_counts.py"),
     threads: 1
     resources:
@@ -75,7 +95,7 @@ rule table2_shots:
         datasets=DATASETS,
         losses=LOSSES,
         methods=TABLE2_METHODS,
-        titles={d: ds.get("title", d) for d, ds in config["datasets"].items()},
+        titles=TITLES,
         long_tail=dict(config["long_tail"]),
         code=code("table2_shots.py"),
     threads: 1

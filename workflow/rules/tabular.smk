@@ -4,6 +4,47 @@
 # and, for the NN's latent-space EOS and DSM, the image pipeline's own phase-2/3 rules:
 # export_tabular_embeddings -> oversample_tabular_embeddings -> retrain_tabular_head; then evaluate_tabular_run.
 
+from pipeline_lib.infra.config import check_tabular_files
+from pipeline_lib.studies.tabular.runs import AUGMENTED, LATENT_SAMPLER, NN_AUGMENTED
+
+
+def tabular_source(wildcards):
+    """fetch_tabular's params; with downloading off, a missing file stops the plan with one line."""
+    try:
+        check_tabular_files(TAB)
+    except ConfigError as err:
+        raise WorkflowError(f"config error: {err}")
+    return {"data_home": TAB["data_home"], "download": TAB["download"]}
+
+
+def tab_seed(wildcards):
+    """Seed of the samplers and models of one run: config seed + run (the split's own seed is the run)."""
+    return config["seed"] + int(wildcards.run)
+
+
+def tab_training_sets(wildcards):
+    """fit_sklearn_model's training sets ``train_<method>``: Base and CS train on the split, the others on their
+    augmented set.  (The NN always reads the split: it holds out its validation rows before augmenting,
+    pipeline_lib.studies.tabular.runs.nn_training_set.)"""
+    split, augmented = tab_dir("splits", wildcards.tabular, wildcards.run), tab_dir("augmented", wildcards.tabular, wildcards.run)
+    return {f"train_{m}": f"{split}/train.parquet" if m in ("base", "cs") else f"{augmented}/{m}.parquet"
+            for m in TAB_METHODS}
+
+
+def tab_nn_options():
+    """The augmentation options of each NN method (the ones augment_tabular uses), None for the others."""
+    return {m: dict(TAB["oversampling"][m]) if m in NN_AUGMENTED else None for m in TAB_METHODS}
+
+
+TAB_EVALUATED = ("svm", "lg", "nn")  # the models of the per-run metrics (Table III, IV, Fig. 1)
+
+
+def tab_evaluate_inputs(wildcards):
+    """Named inputs ``<model>/<method>`` of evaluate_tabular_run: the test predictions of SVM (tabular.svm,
+    default RBF), LG and NN; the CE analysis's linear SVM is not evaluated."""
+    predictions = tab_run(wildcards.tabular, wildcards.run)["predictions"]
+    return flatten({m: predictions[m] for m in TAB_EVALUATED})
+
 
 rule fetch_tabular:
     output:

@@ -1,8 +1,37 @@
 # Tables and figures of the tabular study.  analyse_* rules read the per-run model files once into tidy
 # CSVs under data/tabular/analysis/; each reports/da/* and reports/magnitude/* artifact is then one rule
 # named after it (da_<artifact>_<what>, magnitude_<artifact>_<what>), with a script of the same name, and
-# registered in the HTML report with its caption (workflow/report/<rule name>.rst).  Helpers: common.smk.
+# registered in the HTML report with its caption (workflow/report/<rule name>.rst).
 
+
+TAB_AN = TAB["analysis"]
+TAB_METRICS = expand("data/tabular/metrics/{tabular}/run{run}.csv", tabular=TAB_DATASETS, run=TAB_RUNS)
+TAB_REPORT_DA = "How Data Augmentation Works (tabular)"
+TAB_REPORT_MAGNITUDE = "Latent Feature Magnitude (tabular)"
+
+
+def tab_runs():
+    """(dataset, run) of every tabular run."""
+    return [(d, r) for d in TAB_DATASETS for r in TAB_RUNS]
+
+
+def tab_runs_input(keys, models=("svm", "lg", "nn")):
+    """Named inputs ``runs/<i>/<key>/...`` of every tabular run: the files under ``keys`` ('test', 'models',
+    'predictions'), for ``models`` only; the script rebuilds the runs with pipeline_lib.infra.namedfiles.runs."""
+    runs = []
+    for d, r in tab_runs():
+        files = tab_run(d, r)
+        runs.append({k: ({m: files[k][m] for m in models} if isinstance(files[k], dict) else files[k]) for k in keys})
+    return flatten({"runs": runs})
+
+
+def tab_runs_meta():
+    return [{"dataset": d, "run": int(r)} for d, r in tab_runs()]
+
+
+def tab_figure_dataset():
+    fig = TAB["analysis"]["figure_dataset"]
+    return fig if fig else ("ozone_level" if "ozone_level" in TAB_DATASETS else TAB_DATASETS[0])
 
 
 rule analyse_support_vectors:
