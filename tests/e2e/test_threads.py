@@ -18,7 +18,7 @@ ENV["PYTHONPATH"] = str(REPO / "src")
 WORK = """
 import sklearn.svm, torch
 torch.ones(300, 300) @ torch.ones(300, 300)
-from pipeline_lib import threads
+from pipeline_lib.runtime import threads
 """
 
 
@@ -43,7 +43,7 @@ def test_snakemake_job_pinned_at_first_import(n):
     code = textwrap.dedent(f"""
         import sys, types, json
         sys.modules["__main__"].snakemake = types.SimpleNamespace(threads={n}, rule="r", log=[], wildcards={{}})
-        from pipeline_lib import tabular
+        from pipeline_lib.studies.tabular import runs
         import os
         env = os.environ["OMP_NUM_THREADS"], os.environ["OPENBLAS_NUM_THREADS"], os.environ["MKL_NUM_THREADS"]
         """) + WORK + "print(json.dumps([env, threads.settings()]))"
@@ -54,7 +54,7 @@ def test_snakemake_job_pinned_at_first_import(n):
 
 def test_runlog_pins_pools_already_loaded():
     """runlog.setup pins a process whose pools loaded before it (threadpoolctl and torch set at once)."""
-    code = "import numpy, sklearn.svm, torch, json\nfrom pipeline_lib import runlog\nrunlog.setup(None, 1)\n" + WORK
+    code = "import numpy, sklearn.svm, torch, json\nfrom pipeline_lib.infra import runlog\nrunlog.setup(None, 1)\n" + WORK
     _check(json.loads(_run(code + "print(json.dumps(threads.settings()))").strip().splitlines()[-1]), 1)
 
 
@@ -66,7 +66,7 @@ def test_outside_a_job_nothing_is_pinned():
 def test_rules_side_by_side_get_their_threads(tmp_path):
     """Two Snakemake script rules run at once (threads 1 and 3) each end with their own threads in every
     pool, and the job's log records them."""
-    (tmp_path / "job.py").write_text("from pipeline_lib import runlog\nrunlog.start(snakemake)\n" + WORK
+    (tmp_path / "job.py").write_text("from pipeline_lib.infra import runlog\nrunlog.start(snakemake)\n" + WORK
                                      + "open(snakemake.output[0], 'w').write(json.dumps(threads.settings()))\n"
                                        .replace("json.dumps", "__import__('json').dumps"))
     (tmp_path / "Snakefile").write_text(textwrap.dedent("""

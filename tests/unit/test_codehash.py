@@ -10,18 +10,18 @@ from pipeline_lib.infra import codehash, namedfiles
 
 
 def test_closure_follows_indirect_and_lazy_imports():
-    # heads imports training and metrics; training imports models and losses
-    closure = codehash.closure("heads")
-    assert {"heads", "training", "metrics", "models", "losses"} <= set(closure)
-    assert "runlog" not in closure and "codehash" not in closure  # cannot change outputs
-    assert codehash.closure("metrics") == ["metrics"]
+    # heads imports training and metrics; training imports models and losses (and orphans, unhashed)
+    closure = codehash.closure("core.heads")
+    assert {"core", "core.heads", "core.training", "core.metrics", "core.models", "core.losses"} <= set(closure)
+    assert not [m for m in closure if m.startswith("runtime") or m.startswith("infra")]  # cannot change outputs
+    assert codehash.closure("core.metrics") == ["core", "core.metrics"]
 
 
 def test_script_hash_is_the_hash_of_its_library_closure():
     script = REPO / "workflow/scripts/retrain_head.py"
-    assert codehash.script_modules(str(script)) == ["heads"]
-    assert codehash.script_code_hash(str(script)) == codehash.code_hash("heads")
-    assert codehash.code_hash("heads") != codehash.code_hash("metrics")
+    assert codehash.script_modules(str(script)) == ["core", "core.heads"]  # runlog (infra) is not hashed
+    assert codehash.script_code_hash(str(script)) == codehash.code_hash("core", "core.heads")
+    assert codehash.code_hash("core.heads") != codehash.code_hash("core.metrics")
 
 
 def test_every_workflow_script_imports_the_library():
@@ -31,7 +31,7 @@ def test_every_workflow_script_imports_the_library():
 
 def test_editing_an_indirect_import_changes_the_hash(tmp_path, monkeypatch):
     shutil.copytree(REPO / "src/pipeline_lib", tmp_path / "pipeline_lib")
-    before, before_imbalance = codehash.code_hash("heads"), codehash.code_hash("imbalance")
+    before, before_imbalance = codehash.code_hash("core.heads"), codehash.code_hash("core.imbalance")
     (tmp_path / "pipeline_lib/core/metrics.py").write_text((tmp_path / "pipeline_lib/core/metrics.py").read_text() + "\n# x\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     for mod in [m for m in list(sys.modules) if m == "pipeline_lib" or m.startswith("pipeline_lib.")]:
@@ -39,9 +39,9 @@ def test_editing_an_indirect_import_changes_the_hash(tmp_path, monkeypatch):
     codehash._source.cache_clear()
     codehash.direct_imports.cache_clear()
     try:
-        assert codehash.code_hash("heads") != before
-        assert codehash.closure("heads")[0] and "metrics" not in codehash.closure("imbalance")
-        assert codehash.code_hash("imbalance") == before_imbalance  # does not reach metrics: unchanged
+        assert codehash.code_hash("core.heads") != before
+        assert codehash.closure("core.heads")[0] and "core.metrics" not in codehash.closure("core.imbalance")
+        assert codehash.code_hash("core.imbalance") == before_imbalance  # does not reach metrics: unchanged
     finally:
         codehash._source.cache_clear()
         codehash.direct_imports.cache_clear()
@@ -120,9 +120,10 @@ def test_relative_imports_resolve_to_module_files(layered):
 
 def test_absolute_imports_resolve_to_module_files(layered):
     # import pipeline_lib.a.b; from pipeline_lib.a import b (b a module); from pipeline_lib.a.b import c;
-    # runlog is left out wherever it lives; a module's own subpackages count as imported
+    # runlog is left out wherever it lives, and brings in no package __init__ (no "infra" below); a module's
+    # own subpackages count as imported
     assert codehash.direct_imports("studies.fragility.diversity") == {
-        "core", "core.heads", "infra", "render", "render.tables", "studies", "studies.fragility"}
+        "core", "core.heads", "render", "render.tables", "studies", "studies.fragility"}
     assert codehash.direct_imports("studies.fragility.magnitude") == {
         "sampling", "sampling.gans", "studies", "studies.fragility", "studies.fragility.diversity"}
     closure = codehash.closure("studies.fragility.magnitude")
@@ -163,4 +164,5 @@ def test_the_unhashed_package_root_imports_nothing_hashed_from_the_library():
     source = (REPO / "src/pipeline_lib/__init__.py").read_bytes()
     assert codehash._library_imports(source, "") == set()
     imports = [n for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.Import, ast.ImportFrom))]
-    assert all(isinstance(n, ast.ImportFrom) and n.level == 1 and n.module in codehash.NOT_HASHED for n in imports)
+    assert all(isinstance(n, ast.ImportFrom) and n.level == 1 and n.module.split(".")[0] == "runtime"
+               for n in imports)

@@ -90,7 +90,7 @@ def test_rebuild_command_repeats_the_runs_files(folder, monkeypatch):
 JOB = textwrap.dedent("""
     import sys, types
     import pandas as pd
-    from pipeline_lib import runlog
+    from pipeline_lib.infra import runlog
     snakemake = types.SimpleNamespace(rule="consume", wildcards={"cut": "0"}, threads=1, log=["logs/consume.log"],
                                       input=["data/x/t.parquet", "data/x/i.csv"], output=["data/y/out.csv"])
     runlog.start(snakemake)

@@ -505,7 +505,7 @@ def _embedding_file(path, X, y, class_names):
 @pytest.fixture
 def console(monkeypatch):
     lines = []
-    monkeypatch.setattr(runlog, "console", lines.append)
+    monkeypatch.setattr(ovs, "console", lines.append)  # the name oversampling calls
     return lines
 
 

@@ -28,9 +28,11 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "pipeline_lib"
-# modules that cannot change what a rule writes (log set-up, console lines, this hashing): left out of every hash, so that
-# editing them does not rerun the whole workflow; matched by the module's last name, wherever it lives
+# modules that cannot change what a rule writes (log set-up, console lines, thread pools, orphan checks, this
+# hashing): left out of every hash, so that editing them does not rerun the whole workflow; matched by the
+# module's last name wherever it lives, and every module of the ``runtime`` layer
 NOT_HASHED = frozenset({"runlog", "codehash", "orphans", "threads", "console"})
+UNHASHED_LAYERS = ("runtime",)
 
 
 def _package_dir() -> Path:
@@ -116,8 +118,14 @@ def _library_imports(source: bytes, importer: str | None = None) -> set[str]:
                 parts = alias.name.split(".")
                 if parts[0] == PACKAGE and len(parts) > 1:               # import pipeline_lib.a.b
                     found.add(".".join(parts[1:]))
+    # an unhashed module brings no package __init__ in with it (``from pipeline_lib.infra import runlog``)
+    found = {m for m in found if _hashed(m)}
     modules = set().union(*(_with_parents(m) for m in found)) if found else set()
-    return {m for m in modules if m.rpartition(".")[2] not in NOT_HASHED and _is_module(m)}
+    return {m for m in modules if _hashed(m) and _is_module(m)}
+
+
+def _hashed(name: str) -> bool:
+    return name.rpartition(".")[2] not in NOT_HASHED and name.split(".")[0] not in UNHASHED_LAYERS
 
 
 @lru_cache(maxsize=None)
