@@ -68,8 +68,8 @@ def test_choose_tau_picks_the_constructed_winner():
 
 def test_predict_takes_the_first_class_of_ties():
     # logits [10, 10.5] -> 1; [10, 10] and [1, 1] tie -> 0
-    assert dc.predict(W2, [[1.0, 10.5], [1.0, 10.0], [0.1, 1.0]]).tolist() == [1, 0, 0]
-    assert dc.predict(np.array([[0.0, 0.0], [0.0, 0.0]]), [[1.0, 1.0]]).tolist() == [0]
+    assert dc.predict_bias_free(W2, [[1.0, 10.5], [1.0, 10.0], [0.1, 1.0]]).tolist() == [1, 0, 0]
+    assert dc.predict_bias_free(np.array([[0.0, 0.0], [0.0, 0.0]]), [[1.0, 1.0]]).tolist() == [0]
 
 
 # --- the tau_normalise stage on files ---------------------------------------------------------------------

@@ -47,14 +47,14 @@ def tau_normalise(weight: np.ndarray, tau: float) -> np.ndarray:
     return w / scale
 
 
-def predict(weight: np.ndarray, X: np.ndarray) -> np.ndarray:
+def predict_bias_free(weight: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Class of the largest logit ``W f`` (no bias; the first class on ties), computed by the float32
-    ``nn.Linear`` that :func:`linear_head` builds and the rule saves, so the search, the test predictions
+    ``nn.Linear`` that :func:`bias_free_linear` builds and the rule saves, so the search, the test predictions
     and a reloaded head agree exactly."""
     import torch
 
     with torch.inference_mode():
-        logits = linear_head(weight)(torch.from_numpy(np.array(X, dtype=np.float32)))
+        logits = bias_free_linear(weight)(torch.from_numpy(np.array(X, dtype=np.float32)))
     return logits.argmax(1).numpy().astype(np.int64)
 
 
@@ -80,7 +80,7 @@ def choose_tau(weight: np.ndarray, X: np.ndarray, y: np.ndarray, taus) -> tuple[
     taus = sorted(float(t) for t in taus)
     if not taus:
         raise ValueError("choose_tau needs at least one tau")
-    bac = [balanced_accuracy(y, predict(tau_normalise(weight, t), X)) for t in taus]
+    bac = [balanced_accuracy(y, predict_bias_free(tau_normalise(weight, t), X)) for t in taus]
     best = taus[int(np.argmax(bac))]  # argmax: first (smallest) tau of the maximum
     return best, pd.DataFrame({"tau": taus, "bac": bac})
 
@@ -91,15 +91,18 @@ def phase1_weights(backbone_path: str) -> tuple[np.ndarray, bool]:
     linear head's bias is left out (tau-normalisation drops it)."""
     import torch
 
+    from .models import class_weight_rows
+
     ckpt = torch.load(backbone_path, map_location="cpu", weights_only=False)
     w = ckpt["state_dict"]["head.weight"].double().numpy()
     normed = bool(ckpt.get("normed_head"))
     if normed:  # NormedLinear stores (features, classes) and normalises each class column
-        w = w.T / np.maximum(np.linalg.norm(w.T, axis=1, keepdims=True), 1e-12)
+        w = class_weight_rows(w, normed)
+        w = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
     return w, normed
 
 
-def linear_head(weight: np.ndarray):
+def bias_free_linear(weight: np.ndarray):
     """An ``nn.Linear`` with ``weight`` and a zero bias (the head tau-normalisation yields)."""
     import torch
     import torch.nn as nn
@@ -128,13 +131,13 @@ def tau_norm_stage(backbone: str, train_parquet: str, test_parquet: str, out_hea
     rows = stratified_holdout(y, holdout, seed)
     tau, search = choose_tau(weight, X[rows], y[rows], taus)
     Xt, yt = emb.features(test), test["label"].to_numpy()
-    _write_search(search, tau, len(rows), [balanced_accuracy(yt, predict(tau_normalise(weight, t), Xt))
+    _write_search(search, tau, len(rows), [balanced_accuracy(yt, predict_bias_free(tau_normalise(weight, t), Xt))
                                            for t in search["tau"]], out_search)
 
-    head = linear_head(tau_normalise(weight, tau))
+    head = bias_free_linear(tau_normalise(weight, tau))
     save_head(out_head, head, loss=test_meta.get("loss"), sampler="tau_norm", tau=tau, normed_phase1_head=normed,
               heldout_sample_ids=train["sample_id"].to_numpy()[rows].tolist(), backbone_sha256=digest)
-    _write_predictions(test, test_meta, predict(head.weight.detach().numpy(), Xt), out_predictions,
+    _write_predictions(test, test_meta, predict_bias_free(head.weight.detach().numpy(), Xt), out_predictions,
                        sampler="tau_norm", tau=tau)
     return tau
 

@@ -55,12 +55,12 @@ def logit_columns(num_classes: int) -> list[str]:
 
 def head_record(head) -> dict:
     """The metadata ``head`` of an ``nn.Linear`` or ``NormedLinear`` (weight as C x d)."""
-    from .models import NormedLinear
+    from .models import NormedLinear, class_weight_rows
 
     w = head.weight.detach().cpu().numpy().astype(np.float32)
     normed = isinstance(head, NormedLinear)
     bias = getattr(head, "bias", None)
-    return {"kind": "normed_linear" if normed else "linear", "weight": (w.T if normed else w).tolist(),
+    return {"kind": "normed_linear" if normed else "linear", "weight": class_weight_rows(w, normed).tolist(),
             "bias": None if bias is None else bias.detach().cpu().numpy().astype(np.float32).tolist()}
 
 

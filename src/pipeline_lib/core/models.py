@@ -76,6 +76,12 @@ def _make_head(dim: int, num_classes: int, normed_head: bool) -> nn.Module:
     return NormedLinear(dim, num_classes) if normed_head else nn.Linear(dim, num_classes)
 
 
+def class_weight_rows(weight, normed_head: bool):
+    """A head's weight as (classes, features), one row per class: ``nn.Linear`` stores it so,
+    :class:`NormedLinear` (LDAM's cosine head) as (features, classes).  Numpy or torch, not copied."""
+    return weight.T if normed_head else weight
+
+
 class NormedLinear(nn.Module):
     """Cosine classifier: logits = normalize(x) @ normalize(W, dim=0) (no bias), LDAM-DRW's head."""
 

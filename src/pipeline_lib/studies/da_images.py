@@ -128,11 +128,11 @@ def load_network(record: dict) -> torch.nn.Module:
 def head_weight(record: dict) -> np.ndarray:
     """The classification layer's weight as (C, 64) float64 (NormedLinear's (64, C) weight transposed;
     LDAM's cosine head is not comparable with a linear head, see the module notes)."""
-    from ..core.models import NormedLinear
+    from ..core.models import NormedLinear, class_weight_rows
 
     head = load_network(record).head
     w = head.weight.detach().cpu().double().numpy()
-    return np.ascontiguousarray(w.T if isinstance(head, NormedLinear) else w)
+    return np.ascontiguousarray(class_weight_rows(w, isinstance(head, NormedLinear)))
 
 
 # --- Table II ----------------------------------------------------------------------------------------------

@@ -96,11 +96,13 @@ def head_weight_norms(runs: list[dict], methods: list[str], out_png: str, out_cs
     and each retrained head.  ``runs``: dicts with keys cut, loss, backbone, heads {sampler: path}."""
     import torch
 
+    from ...core.models import class_weight_rows
+
     rows = []
     for run in runs:
         state = torch.load(run["backbone"], map_location="cpu", weights_only=False)
         w = state["state_dict"]["head.weight"].numpy()
-        phase1 = w.T if state.get("normed_head") else w  # NormedLinear stores (d, C)
+        phase1 = class_weight_rows(w, bool(state.get("normed_head")))
         for method in methods:
             if method == "baseline":
                 W = phase1
