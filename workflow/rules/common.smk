@@ -16,7 +16,7 @@ from pipeline_lib.infra.config import ConfigError, load_schema, training_setting
 from pipeline_lib.infra.config import check_plan, gpus_requested_per_rule
 from pipeline_lib.infra.integrity import set_rebuild_call
 from pipeline_lib.studies.tabular.runs import LATENT, SKLEARN_MODELS
-from pipeline_lib.studies.tabular.runs import METHODS as TAB_METHODS
+from pipeline_lib.studies.tabular.runs import METHODS as TAB_PAPER_METHODS
 
 try:
     validate(config, load_schema(os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")))
@@ -80,6 +80,10 @@ SAMPLER_RUNS = list(dict.fromkeys(list(SAMPLER_RUN.values()) + list(TABLE4_RUNS.
 TAB = config["tabular"]
 TAB_DATASETS = list(TAB["datasets"])
 TAB_RUNS = [int(r) for r in TAB["runs"]]
+# your own real-space samplers of the tabular study (tabular.oversampling.custom): run name -> config entry;
+# each is one more method after the paper's (base, ros, cs, smote, adasyn, remix)
+TAB_CUSTOM = {e["name"]: e for e in TAB["oversampling"]["custom"]}
+TAB_METHODS = TAB_PAPER_METHODS + tuple(TAB_CUSTOM)
 GAN_CFG = config["gans"]
 GAN_METHODS = list(GAN_CFG["methods"])
 

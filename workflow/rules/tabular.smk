@@ -3,6 +3,9 @@
 # analysis only); split_tabular -> train_tabular_nn (MLP: holds out its validation rows, then augments)
 # and, for the NN's latent-space EOS and DSM, the image pipeline's own phase-2/3 rules:
 # export_tabular_embeddings -> oversample_tabular_embeddings -> retrain_tabular_head; then evaluate_tabular_run.
+# Your own samplers (tabular.oversampling.custom, TAB_CUSTOM) are methods like SMOTE: augment_tabular writes
+# their training set, fit_sklearn_model and train_tabular_nn run them; their record (entry, class, package,
+# version) is their value in the rules' options, so an upgrade of the package reruns them.
 
 from pipeline_lib.infra.config import check_tabular_files
 from pipeline_lib.studies.tabular.runs import AUGMENTED, LATENT_SAMPLER, NN_AUGMENTED
@@ -17,14 +20,25 @@ def tabular_source(wildcards):
     return {"data_home": TAB["data_home"], "download": TAB["download"]}
 
 
+def tab_custom_record(entry):
+    """A custom method's value in augment_tabular's and train_tabular_nn's options: its entry, class, package
+    and version (pipeline_lib.studies.tabular.runs: custom_spec)."""
+    d = describe_sampler(entry)
+    return {"spec": dict(entry), "class": d["class"], "package": d["package"], "version": d["version"]}
+
+
+TAB_CUSTOM_RECORDS = {name: tab_custom_record(e) for name, e in TAB_CUSTOM.items()}
+TAB_AUGMENTED = AUGMENTED + tuple(TAB_CUSTOM)  # the methods with an augmented training set (a file each)
+
+
 def tab_seed(wildcards):
     """Seed of the samplers and models of one run: config seed + run (the split's own seed is the run)."""
     return config["seed"] + int(wildcards.run)
 
 
 def tab_training_sets(wildcards):
-    """fit_sklearn_model's training sets ``train_<method>``: Base and CS train on the split, the others on their
-    augmented set.  (The NN always reads the split: it holds out its validation rows before augmenting,
+    """fit_sklearn_model's training sets ``train_<method>``: Base and CS train on the split, the others (your
+    own samplers too) on their augmented set.  (The NN always reads the split: it holds out its validation rows before augmenting,
     pipeline_lib.studies.tabular.runs.nn_training_set.)"""
     split, augmented = tab_dir("splits", wildcards.tabular, wildcards.run), tab_dir("augmented", wildcards.tabular, wildcards.run)
     return {f"train_{m}": f"{split}/train.parquet" if m in ("base", "cs") else f"{augmented}/{m}.parquet"
@@ -32,8 +46,10 @@ def tab_training_sets(wildcards):
 
 
 def tab_nn_options():
-    """The augmentation options of each NN method (the ones augment_tabular uses), None for the others."""
-    return {m: dict(TAB["oversampling"][m]) if m in NN_AUGMENTED else None for m in TAB_METHODS}
+    """The augmentation options of each NN method (the ones augment_tabular uses; a custom method's record),
+    None for the others."""
+    return {m: dict(TAB["oversampling"][m]) if m in NN_AUGMENTED else TAB_CUSTOM_RECORDS.get(m)
+            for m in TAB_METHODS}
 
 
 TAB_EVALUATED = ("svm", "lg", "nn")  # the models of the per-run metrics (Table III, IV, Fig. 1)
@@ -94,13 +110,13 @@ rule augment_tabular:
     input:
         "data/tabular/splits/{tabular}/run{run}/train.parquet",
     output:
-        **{m: f"data/tabular/augmented/{{tabular}}/run{{run}}/{m}.parquet" for m in AUGMENTED},
+        **{m: f"data/tabular/augmented/{{tabular}}/run{{run}}/{m}.parquet" for m in TAB_AUGMENTED},
     log:
         "logs/augment_tabular/{tabular}_run{run}.log",
     benchmark:
         "benchmarks/augment_tabular/{tabular}_run{run}.tsv"
     params:
-        options={m: dict(TAB["oversampling"][m]) for m in AUGMENTED},
+        options={**{m: dict(TAB["oversampling"][m]) for m in AUGMENTED}, **TAB_CUSTOM_RECORDS},
         seed=tab_seed,
         code=code("augment_tabular.py"),
     threads: 1

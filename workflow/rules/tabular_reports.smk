@@ -8,6 +8,10 @@ TAB_AN = TAB["analysis"]
 TAB_METRICS = expand("data/tabular/metrics/{tabular}/run{run}.csv", tabular=TAB_DATASETS, run=TAB_RUNS)
 TAB_REPORT_DA = "How Data Augmentation Works (tabular)"
 TAB_REPORT_MAGNITUDE = "Latent Feature Magnitude (tabular)"
+# Tables III and IV list your own samplers under the table (name, class, package, version, params): a param
+# ``custom`` only where tabular.oversampling.custom has entries, so that the default plan's params stay as
+# they were
+TAB_OWN_LABELS = {"custom": custom_labels(TAB_CUSTOM)} if TAB_CUSTOM else {}
 
 
 def tab_runs():
@@ -154,6 +158,7 @@ rule da_table3_performance:
         "benchmarks/da_table3_performance/table3.tsv"
     params:
         datasets=TAB_DATASETS,
+        **TAB_OWN_LABELS,
         code=code("da_table3_performance.py"),
     threads: 1
     resources:
@@ -177,6 +182,7 @@ rule da_table4_latent_vs_real:
         "benchmarks/da_table4_latent_vs_real/table4.tsv"
     params:
         datasets=TAB_DATASETS,
+        **TAB_OWN_LABELS,
         code=code("da_table4_latent_vs_real.py"),
     threads: 1
     resources:

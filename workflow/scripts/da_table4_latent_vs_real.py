@@ -4,4 +4,4 @@ from pipeline_lib.studies.tabular import reports as tr
 
 runlog.start(snakemake)
 i, o, p = snakemake.input, snakemake.output, snakemake.params
-tr.table4(tr.read_csvs(i.files), p.datasets, o.csv, o.md)
+tr.table4(tr.read_csvs(i.files), p.datasets, o.csv, o.md, custom=p.get("custom"))

@@ -333,16 +333,43 @@ def check_plan(config: dict, configfiles=(), *, gpu_check: bool = True) -> None:
 
 
 def check_custom_samplers(config: dict) -> None:
-    """Your own samplers (pipeline_lib.sampling.custom_samplers) in ``samplers`` and ``pixel_oversampling.methods``:
-    the class imports, takes its params and has fit_resample; one line otherwise."""
+    """Your own samplers (pipeline_lib.sampling.custom_samplers) in ``samplers``, ``pixel_oversampling.methods``
+    and ``tabular.oversampling.custom``: the class imports, takes its params and has fit_resample; a tabular
+    one is not named after a method of the tabular study; one line otherwise."""
     from ..sampling.custom_samplers import check_entries
 
+    tabular = config.get("tabular", {}).get("oversampling", {}).get("custom", [])
     for where, entries in (("samplers", config.get("samplers", [])),
-                           ("pixel_oversampling.methods", config.get("pixel_oversampling", {}).get("methods", []))):
+                           ("pixel_oversampling.methods", config.get("pixel_oversampling", {}).get("methods", [])),
+                           ("tabular.oversampling.custom", tabular)):
         try:
+            if where.startswith("tabular"):
+                check_tabular_sampler_names(entries, where)
             check_entries(entries, where)
         except ValueError as err:
             raise ConfigError(str(err)) from None
+
+
+# names Snakemake keeps for itself in a rule's named outputs (its Namedlist's methods); a tabular sampler's name
+# is the name of its output of augment_tabular
+SNAKEMAKE_NAMES = frozenset(n for n in dir(list) if not n.startswith("_")) | {"get", "items", "keys", "update"}
+
+
+def check_tabular_sampler_names(entries, where: str) -> None:
+    """A tabular sampler's name must not be a method or model of the tabular study (its files and report
+    columns would collide) nor a name Snakemake keeps (``index``, ``keys``, ...): ValueError, one line."""
+    from ..sampling.custom_samplers import is_custom
+    from ..studies.tabular.runs import LATENT, METHODS, SKLEARN_MODELS
+
+    taken = [*METHODS, *LATENT, *SKLEARN_MODELS, "nn"]
+    for entry in entries:
+        name = entry.get("name") if is_custom(entry) else None
+        if name in taken:
+            raise ValueError(f"{where}: sampler name {name!r} is taken by the tabular study; not one of "
+                             f"{', '.join(taken)}")
+        if name in SNAKEMAKE_NAMES:
+            raise ValueError(f"{where}: sampler name {name!r} is kept by Snakemake (a named output); not one of "
+                             f"{', '.join(sorted(SNAKEMAKE_NAMES))}")
 
 
 def source_info(name: str, ds: dict):

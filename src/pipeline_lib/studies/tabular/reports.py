@@ -13,6 +13,13 @@ Kernels: ``svm`` is the SVM of ``tabular.svm`` (default RBF, the paper's scikit-
 Table III, Fig. 1 and the support-vector Figs 2-6; ``svm_linear`` (kernel linear) is the SVM of the CE
 analysis (magnitude Figs 3, 4), which needs ``coef_``.  Every artifact that shows an SVM names the kernel
 read from the model files (``kernel`` / ``svm_kernel`` column, title).
+
+Your own samplers (``tabular.oversampling.custom``) are methods after the paper's (:func:`own_methods`: the
+methods of the runs' files or of the tidy CSVs that are not the paper's, in their order): the collectors
+read their models like the paper's; Tables III, IV, VI, VII, IX, X, the support-vector Figs 2-6, the weight
+norms of Figs 7-9, the top features of Figs 11-12 and the magnitude paper's CE Figs 2-4 show them under
+their own name.  Fig. 1 keeps the paper's methods: it contrasts class balancing (ROS, CS) with
+interpolation (SMOTE, ADASYN, REMIX), and a sampler of your own belongs to neither group by name.
 """
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ...core import measures
-from ...render.names import TABULAR_NAMES
+from ...render.names import TABULAR_NAMES, Names
 from ...render.plots import bars, pyplot, save
 from ...render.tables import markdown, mean_sd, write_table
 from .runs import LATENT, METHODS, read_table
@@ -29,6 +36,19 @@ TITLES = {"ozone_level": "Ozone", "scene": "Scene", "coil_2000": "Coil", "thyroi
           "us_crime": "US Crime"}
 NN_METHODS = METHODS + LATENT
 CHANGED = ("cs", "ros", "smote", "adasyn", "remix")  # methods compared with Base (paper order: CS first)
+NAMES = Names(TABULAR_NAMES)  # display names; your own sampler's name shows as it is
+
+
+def own_methods(methods) -> list[str]:
+    """Your own samplers' methods among ``methods`` (an iterable of method names: a run's file keys, a CSV's
+    ``method`` column): those that are not the paper's (METHODS, LATENT), in order of first appearance."""
+    paper = set(METHODS) | set(LATENT)
+    return list(dict.fromkeys(m for m in methods if m not in paper))
+
+
+def _run_methods(r: dict, model: str) -> list[str]:
+    """The real-space methods of one run's ``model`` files: the paper's, then your own samplers'."""
+    return list(METHODS) + own_methods(r["models"][model])
 
 
 def title(ds: str) -> str:
@@ -69,7 +89,7 @@ def collect_support_vectors(runs: list[dict], out_csv: str, mode: str = "paper")
         files = r["models"]["svm"]
         base = _npz(files["base"])
         base_ids = measures.sv_identities(base["support"], base["train_sample_id"], mode)
-        for method in METHODS:
+        for method in _run_methods(r, "svm"):
             m = _npz(files[method])
             stats = measures.support_vector_stats(m["support"], m["dual_coef"], m["train_label"], m["train_sample_id"],
                                                   m["train_is_synthetic"], int(m["n_original"]), base_ids, mode)
@@ -81,13 +101,14 @@ def collect_support_vectors(runs: list[dict], out_csv: str, mode: str = "paper")
 
 
 def _nn_models(r: dict) -> dict:
-    """Every NN of a run as a torch module (eos / dsm: the Base encoder with the retrained head)."""
+    """Every NN of a run as a torch module (eos / dsm: the Base encoder with the retrained head), the real-space
+    methods first (the paper's, then your own samplers')."""
     from ...core.heads import load_head
     from ...core.mlp import load_mlp
     from ...core.models import reassemble
 
     files = r["models"]["nn"]
-    out = {m: load_mlp(files[m])[0] for m in METHODS}
+    out = {m: load_mlp(files[m])[0] for m in _run_methods(r, "nn")}
     for m in LATENT:
         out[m] = reassemble(out["base"], load_head(files[m])[0]).eval()
     return out
@@ -98,7 +119,7 @@ def collect_weights(runs: list[dict], out_csv: str, eps: float = 0.0) -> pd.Data
     change from Base (Tables VI, VII; Figs 7-9).  Bias terms are left out, as in the paper."""
     rows = []
     for r in runs:
-        lg = {m: _npz(r["models"]["lg"][m])["coef"] for m in METHODS}
+        lg = {m: _npz(r["models"]["lg"][m])["coef"] for m in _run_methods(r, "lg")}
         nn = {m: mod.head.weight.detach().numpy().astype(np.float64) for m, mod in _nn_models(r).items()}
         for model, weights in (("lg", lg), ("nn", nn)):
             for method, w in weights.items():
@@ -133,7 +154,7 @@ def collect_top_features(runs: list[dict], out_csv: str, how: str = "abs_of_mean
     for r in runs:
         test, X, _ = read_table(r["test"])
         y = test["label"].to_numpy()
-        for method in METHODS:
+        for method in _run_methods(r, "lg"):
             coef = _npz(r["models"]["lg"][method])["coef"]
             pred = pd.read_parquet(r["predictions"]["lg"][method], columns=["pred"])["pred"].to_numpy()
             add(r, "lg", method, measures.linear_contributions(X, coef), y, pred)
@@ -155,7 +176,7 @@ def collect_ce_counts(runs: list[dict], out_csv: str, bias: str = "predicted", i
         test, X, _ = read_table(r["test"])
         y, d = test["label"].to_numpy(), X.shape[1]
         for model, name in (("lg", "lg"), ("svm_linear", "svm")):
-            for method in METHODS:
+            for method in _run_methods(r, model):
                 m = _npz(r["models"][model][method])
                 if m["coef"].size == 0:
                     raise ValueError(f"{r['dataset']} run {r['run']} {model}/{method}: the CE analysis needs a "
@@ -210,19 +231,26 @@ def _convergence_note(metrics: pd.DataFrame) -> str:
     bad = metrics.loc[~metrics["converged"].astype(bool), ["dataset", "run", "model", "method"]].drop_duplicates()
     if bad.empty:
         return "Every SVM and LG fit converged.\n"
-    fits = "; ".join(f"{r.dataset} run {r.run} {TABULAR_NAMES[r.model]} {TABULAR_NAMES[r.method]}" for r in bad.itertuples())
+    fits = "; ".join(f"{r.dataset} run {r.run} {NAMES[r.model]} {NAMES[r.method]}" for r in bad.itertuples())
     return f"NOT converged ({len(bad)} fits, results kept): {fits}.\n"
 
 
-def table3(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str) -> pd.DataFrame:
-    """Table III: BAC and FM of SVM, LG and NN for every real-space method and data set; ``svm_kernel``
-    (and the title) name the SVM's kernel as recorded in the per-run metrics."""
+def _own_note(custom: dict | None) -> str:
+    """The Markdown lines naming your own samplers (``custom``: {name: one line, class, package, version})."""
+    return "\nYour own samplers:\n\n" + "".join(f"- {line}\n" for line in custom.values()) if custom else ""
+
+
+def table3(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str,
+           custom: dict | None = None) -> pd.DataFrame:
+    """Table III: BAC and FM of SVM, LG and NN for every real-space method (the paper's, then your own
+    samplers') and data set; ``svm_kernel`` (and the title) name the SVM's kernel as recorded in the per-run
+    metrics.  ``custom``: {your sampler: its line (class, package, version, params)} listed under the table."""
     st = _metric_stats(metrics)
     kernel = kernel_of(metrics)
     rows, md_rows = [], []
     for ds in datasets:
-        for method in METHODS:
-            row, cells = {"dataset": ds, "method": method, "svm_kernel": kernel}, [title(ds), TABULAR_NAMES[method]]
+        for method in list(METHODS) + own_methods(metrics["method"]):
+            row, cells = {"dataset": ds, "method": method, "svm_kernel": kernel}, [title(ds), NAMES[method]]
             for model in ("svm", "lg", "nn"):
                 for metric in ("bac", "fm"):
                     s = st.loc[(ds, model, method, metric)]
@@ -231,17 +259,20 @@ def table3(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str
             row["n_runs"] = int(s["n"])
             rows.append(row)
             md_rows.append(cells)
-    heads = ["Dataset", "Method"] + [f"{TABULAR_NAMES[m]} {x}" for m in ("svm", "lg", "nn") for x in ("BAC", "FM")]
+    heads = ["Dataset", "Method"] + [f"{NAMES[m]} {x}" for m in ("svm", "lg", "nn") for x in ("BAC", "FM")]
     md = markdown(f"Table III: Detailed Performance Results for Tabular Data (SVM: {kernel} kernel)", heads,
                    md_rows)
-    return write_table(pd.DataFrame(rows), md + _runs_note(metrics) + _convergence_note(metrics), out_csv, out_md)
+    return write_table(pd.DataFrame(rows), md + _runs_note(metrics) + _convergence_note(metrics) + _own_note(custom),
+                       out_csv, out_md)
 
 
-def table4(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str) -> pd.DataFrame:
-    """Table IV: the NN with real-space methods vs latent-space EOS and DSM; best per column in bold."""
+def table4(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str,
+           custom: dict | None = None) -> pd.DataFrame:
+    """Table IV: the NN with real-space methods (the paper's, then your own samplers') vs latent-space EOS
+    and DSM; best per column in bold.  ``custom``: as in :func:`table3`."""
     st = _metric_stats(metrics)
     rows = []
-    for method in NN_METHODS:
+    for method in list(METHODS) + own_methods(metrics["method"]) + list(LATENT):
         row = {"method": method}
         for ds in datasets:
             for metric in ("bac", "fm"):
@@ -249,7 +280,7 @@ def table4(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str
                 row[f"{ds}_{metric}_mean"], row[f"{ds}_{metric}_sd"] = s["mean"], s["sd"]
         rows.append(row)
     t = pd.DataFrame(rows)
-    md_rows = [[TABULAR_NAMES[r["method"]]] for _, r in t.iterrows()]
+    md_rows = [[NAMES[r["method"]]] for _, r in t.iterrows()]
     for ds in datasets:
         for metric in ("bac", "fm"):
             col = t[f"{ds}_{metric}_mean"]
@@ -258,14 +289,15 @@ def table4(metrics: pd.DataFrame, datasets: list[str], out_csv: str, out_md: str
                 md_rows[i].append(f"**{cell}**" if col[i] == col.max() else cell)
     heads = ["Method"] + [f"{title(ds)} {x}" for ds in datasets for x in ("BAC", "FM")]
     md = markdown("Table IV: Tabular Data: Latent vs. Real DA (NN)", heads, md_rows)
-    return write_table(t, md + _runs_note(metrics), out_csv, out_md)
+    return write_table(t, md + _runs_note(metrics) + _own_note(custom), out_csv, out_md)
 
 
 def weight_change_table(weights: pd.DataFrame, model: str, datasets: list[str], out_csv: str, out_md: str,
                         eps: float) -> pd.DataFrame:
-    """Tables VI (LG) and VII (NN classification layer): mean relative weight change from Base."""
-    methods = CHANGED + (LATENT if model == "nn" else ())
+    """Tables VI (LG) and VII (NN classification layer): mean relative weight change from Base (the paper's
+    methods, your own samplers', then for the NN EOS and DSM)."""
     w = weights[(weights["model"] == model) & (weights["method"] != "base")]
+    methods = CHANGED + tuple(own_methods(w["method"])) + (LATENT if model == "nn" else ())
     st = _mean_sd(w, ["dataset", "method"], "relative_change").set_index(["dataset", "method"])
     excluded = w.groupby("dataset")["n_excluded"].sum()
     rows = [{"dataset": ds, **{m: st.loc[(ds, m), "mean"] for m in methods},
@@ -274,7 +306,7 @@ def weight_change_table(weights: pd.DataFrame, model: str, datasets: list[str], 
     t = pd.DataFrame(rows)
     name = {"lg": "Table VI: LG Model Weight Differences", "nn": "Table VII: NN Model Weight Differences "
             "(classification layer)"}[model]
-    md = markdown(name, ["Dataset"] + [TABULAR_NAMES[m] for m in methods] + ["entries left out"],
+    md = markdown(name, ["Dataset"] + [NAMES[m] for m in methods] + ["entries left out"],
                    [[title(r["dataset"])] + [mean_sd(r[m], digits=3) for m in methods] + [str(r["n_excluded"])]
                     for _, r in t.iterrows()])
     guard = (f"Each entry: |W_m - W_base| / (|W_base| + {eps:g})." if eps > 0 else
@@ -302,9 +334,10 @@ def overlaps(top: pd.DataFrame, model: str, k: int) -> pd.DataFrame:
 
 
 def overlap_table(top: pd.DataFrame, model: str, k: int, datasets: list[str], out_csv: str, out_md: str) -> pd.DataFrame:
-    """Tables IX (LG, classification embeddings) and X (NN, input gradients): mean top-k overlap with Base."""
-    methods = CHANGED + (LATENT if model == "nn" else ())
+    """Tables IX (LG, classification embeddings) and X (NN, input gradients): mean top-k overlap with Base
+    (the paper's methods, your own samplers', then for the NN EOS and DSM)."""
     ov = overlaps(top, model, k)
+    methods = CHANGED + tuple(own_methods(ov["method"])) + (LATENT if model == "nn" else ())
     st = ov.groupby(["dataset", "method"])["overlap"].mean()
     t = pd.DataFrame([{"dataset": ds, **{m: st[(ds, m)] for m in methods}} for ds in datasets])
     avg = {"dataset": "Average", **{m: t[m].mean() for m in methods}}
@@ -312,7 +345,7 @@ def overlap_table(top: pd.DataFrame, model: str, k: int, datasets: list[str], ou
     n_fb = int(ov["fallback"].sum())
     name = {"lg": f"Table IX: LG: overlap of the top-{k} classification-embedding features with Base",
             "nn": f"Table X: NN: overlap of the top-{k} input-gradient features with Base"}[model]
-    md = markdown(name, ["Dataset"] + [TABULAR_NAMES[m] for m in methods],
+    md = markdown(name, ["Dataset"] + [NAMES[m] for m in methods],
                    [[title(r["dataset"])] + [mean_sd(r[m], digits=2) for m in methods] for _, r in t.iterrows()])
     note = (f"\nOverlap = sum over the 2 classes of |top-{k}(method) ∩ top-{k}(Base)| / {2 * k}, on correctly "
             f"predicted test instances, mean over {ov['run'].nunique()} runs. "
@@ -327,7 +360,7 @@ def _named(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for c in ("method", "model"):
         if c in out:
-            out[c] = out[c].map(lambda v: TABULAR_NAMES.get(v, v))
+            out[c] = out[c].map(lambda v: NAMES[v])
     if "dataset" in out:
         out["dataset"] = out["dataset"].map(title)
     return out
@@ -335,7 +368,8 @@ def _named(frame: pd.DataFrame) -> pd.DataFrame:
 
 def fig1_balancing_vs_interpolation(metrics: pd.DataFrame, out_png: str, out_csv: str) -> pd.DataFrame:
     """Fig. 1: BAC and FM of class-balancing methods (ROS, CS) vs interpolating ones (SMOTE, ADASYN,
-    REMIX), per classifier, averaged over data sets and runs."""
+    REMIX), per classifier, averaged over data sets and runs.  The paper's methods only: a sampler of your
+    own is in neither group by name (it is in Table III)."""
     m = metrics[metrics["metric"].isin(["bac", "fm"]) & metrics["method"].isin(CHANGED)].copy()
     kernel = kernel_of(metrics)
     agg = _mean_sd(m, ["model", "method", "metric"], "value")
@@ -359,8 +393,10 @@ SV_FIGURES = {  # figure -> (column, methods, y label, reference line)
 
 
 def sv_figure(sv: pd.DataFrame, figure: str, out_png: str, out_csv: str) -> pd.DataFrame:
-    """Figs 2-6 (SVM support vectors), mean over runs per data set and method."""
+    """Figs 2-6 (SVM support vectors), mean over runs per data set and method: the figure's methods of the
+    paper, then your own samplers' (their new rows that copy no original are synthetic, Fig. 6)."""
     column, methods, ylabel, ref = SV_FIGURES[figure]
+    methods = tuple(methods) + tuple(own_methods(sv["method"]))
     kernel = kernel_of(sv)
     agg = _mean_sd(sv[sv["method"].isin(methods)], ["dataset", "method"], column).rename(columns={"mean": column})
     agg["kernel"] = kernel
@@ -396,7 +432,8 @@ def top_features_figure(top: pd.DataFrame, model: str, dataset: str, k: int, out
     data set for every method; magnitudes are averaged over runs (features keep their index across runs)."""
     t = top[(top["model"] == model) & (top["dataset"] == dataset)]
     mean = t.groupby(["method", "class", "feature"], sort=False)["magnitude"].mean().reset_index()
-    methods = [m for m in (NN_METHODS if model == "nn" else METHODS) if m in set(mean["method"])]
+    order = list(METHODS) + own_methods(mean["method"]) + (list(LATENT) if model == "nn" else [])
+    methods = [m for m in order if m in set(mean["method"])]
     rows = []
     for m in methods:
         for c in (0, 1):
@@ -415,14 +452,14 @@ def top_features_figure(top: pd.DataFrame, model: str, dataset: str, k: int, out
         colors = ["tab:red" if c == 0 else "tab:blue" for c in f["class"]]
         ax.bar(range(len(f)), f["magnitude"], color=colors)
         ax.set_xticks(range(len(f)), labels, fontsize=7)
-        ax.set_title(TABULAR_NAMES[m], fontsize=9)
+        ax.set_title(NAMES[m], fontsize=9)
     for ax in list(axes.flat)[len(methods):]:
         ax.axis("off")
     what = "|mean classification embedding|" if model == "lg" else "|mean input gradient|"
-    fig.suptitle(f"{title(dataset)}, {TABULAR_NAMES[model]}: top-{k} features per class by {what} "
+    fig.suptitle(f"{title(dataset)}, {NAMES[model]}: top-{k} features per class by {what} "
                  "(red: majority, blue: minority; x: feature index)", fontsize=9)
     fig.tight_layout()
-    save(fig, out_png, frame.assign(method=frame["method"].map(TABULAR_NAMES)), out_csv)
+    save(fig, out_png, frame.assign(method=frame["method"].map(NAMES)), out_csv)
     plt.close(fig)
     return frame
 
@@ -433,7 +470,7 @@ def ce_figure(ce: pd.DataFrame, model: str, out_png: str, out_csv: str) -> pd.Da
     c = ce[(ce["model"] == model) & (ce["method"] != "cs")]
     agg = _mean_sd(c, ["dataset", "method", "class"], "instance_pct").rename(columns={"mean": "instance_pct"})
     agg["class"] = agg["class"].map({0: "0 (majority)", 1: "1 (minority)"})
-    name = TABULAR_NAMES[model]
+    name = NAMES[model]
     if model == "svm":
         agg["kernel"] = kernel_of(ce)
         name = f"SVM ({agg['kernel'].iloc[0]} kernel)"

@@ -3,7 +3,8 @@ analyses of "The Hidden Influence of Latent Feature Magnitude").
 
     fetch_stage       imbalanced-learn benchmark set -> data/tabular/raw/<set>.parquet
     split_stage       stratified 70:30 split (seed = run), StandardScaler fitted on train -> train/test Parquet
-    augment_stage     real-space ROS / SMOTE / ADASYN / hard-label REMIX of the train split
+    augment_stage     real-space ROS / SMOTE / ADASYN / hard-label REMIX of the train split, and your own
+                      samplers (``tabular.oversampling.custom``, :func:`custom_augment`)
     fit_sklearn_stage  SVM (RBF, Table III and the support-vector analyses), linear SVM (``svm_linear``,
                       the CE analysis only) or LG on base / CS / augmented data -> model.npz + test predictions
     train_nn_stage    the 4-layer MLP on the same data (REMIX per mini-batch); its epoch is selected on a
@@ -18,6 +19,12 @@ Tables of rows (raw, split, augmented) are Parquet with columns ``sample_id`` (r
 fetched; for an augmented row the original row it is, copies (ROS) or is dominated by (REMIX), -1 for a
 SMOTE / ADASYN interpolation), ``label`` (1 = minority), ``is_synthetic`` and ``x0 .. x<d-1>`` (float64);
 their metadata are in ``pandas.read_parquet(path).attrs``.
+
+Your own samplers (config ``tabular.oversampling.custom``, entries of
+:mod:`pipeline_lib.sampling.custom_samplers`) are methods like SMOTE and ADASYN: ``augment_tabular`` writes
+their augmented training set (SVM and LG train on it), the NN augments its training rows with them.  In the
+rules' ``options`` a custom method's value is its record ``{"spec": <config entry>, "class", "package",
+"version"}`` (:func:`custom_spec`), a built-in's its ``tabular.oversampling`` block.
 """
 from __future__ import annotations
 
@@ -69,24 +76,85 @@ def split_stage(raw: str, out_train: str, out_test: str, *, dataset: str, run: i
     emb.write_frame(out_test, frame(te, y[te], X_te), dict(common, split="test"))
 
 
+def custom_spec(options) -> dict | None:
+    """The config entry of a custom method's ``options`` (its record, module docstring); None for a built-in's."""
+    return options.get("spec") if isinstance(options, dict) else None
+
+
+def copy_sources(X, y, X_res, y_res) -> tuple[np.ndarray, np.ndarray]:
+    """``(source, is_synthetic)`` of a resampled set whose ``len(X)`` original rows come first: an original
+    row is its own source; a new row equal to an original row (features and label) is a copy of it (its
+    source, not synthetic, as ROS's copies); any other new row is synthetic (source -1)."""
+    X, y, X_res, y_res = np.asarray(X), np.asarray(y), np.asarray(X_res), np.asarray(y_res)
+    n = len(X)
+    first = {}
+    for i in range(n):
+        first.setdefault((np.ascontiguousarray(X[i]).tobytes(), y[i].item()), i)
+    source = np.r_[np.arange(n), [first.get((np.ascontiguousarray(X_res[j], X.dtype).tobytes(), y_res[j].item()), -1)
+                                  for j in range(n, len(y_res))]].astype(np.int64)
+    return source, np.r_[np.zeros(n, bool), source[n:] < 0]
+
+
+def custom_augment(X, y, spec: dict, seed: int):
+    """Your own sampler (a ``tabular.oversampling.custom`` entry, built by
+    :func:`pipeline_lib.sampling.custom_samplers.build` with ``random_state=seed`` unless its params set one)
+    on a tabular training set: ``(X_res, y_res, source, is_synthetic, sampler)``, the original rows first,
+    unchanged and in order (:func:`pipeline_lib.sampling.custom_samplers.originals_first`: reordered where the
+    sampler put them elsewhere; ValueError where it dropped one), new rows as :func:`copy_sources` reads them."""
+    from ...sampling.custom_samplers import build, originals_first
+
+    X, y = np.asarray(X), np.asarray(y)
+    sampler = build(spec, seed)
+    X_res, y_res = sampler.fit_resample(X, y)
+    X_res, y_res = originals_first(X, y, np.asarray(X_res), np.asarray(y_res))
+    source, syn = copy_sources(X, y, X_res, y_res)
+    return X_res, y_res, source, syn, sampler
+
+
 def augment_rows(X, y, sample_id, method: str, options: dict | None, seed: int):
     """``augment_table`` of rows that carry a ``sample_id``: ``(X_res, y_res, sample_id_res, is_synthetic)``,
     each output row with the id of the original it is, copies (ROS) or is dominated by (REMIX), -1 for an
-    interpolation.  Shared by ``augment_tabular`` and the NN's training set (:func:`nn_training_set`)."""
+    interpolation.  Shared by ``augment_tabular`` and the NN's training set (:func:`nn_training_set`).  A
+    custom method (``options`` its record) runs :func:`custom_augment`."""
     from ...sampling.oversampling import augment_table
 
-    X_res, y_res, source, syn = augment_table(X, y, method, seed, **(options or {}))
+    spec = custom_spec(options)
+    if spec:
+        X_res, y_res, source, syn, _ = custom_augment(X, y, spec, seed)
+    else:
+        X_res, y_res, source, syn = augment_table(X, y, method, seed, **(options or {}))
     return X_res, y_res, np.where(source >= 0, np.asarray(sample_id)[np.maximum(source, 0)], -1), syn
 
 
+def custom_record(method: str, options: dict, sampler, seed: int, y, y_res) -> dict:
+    """What an output of a custom method records of its sampler (:func:`pipeline_lib.sampling.oversampling.
+    sampler_record`): its name, class, package, version, params (``get_params()``), seed and the class counts
+    before and after."""
+    from ...sampling.oversampling import sampler_record
+
+    spec = custom_spec(options)
+    params = dict(spec.get("params") or {})
+    return sampler_record(method, sampler, params, params, seed, y, y_res, CLASS_NAMES, spec)
+
+
 def augment_stage(train: str, out: str, *, method: str, options: dict, seed: int, log=print) -> None:
+    """One method's augmented training set; a custom method's metadata add its :func:`custom_record`
+    (``sampler_class``, ``sampler_package``, ``sampler_version``, ...) and ``method_options`` are its params."""
     df, X, meta = read_table(train)
-    X_res, y_res, ids, syn = augment_rows(X, df["label"].to_numpy(), df["sample_id"].to_numpy(), method, options, seed)
+    y, extra = df["label"].to_numpy(), {}
+    spec = custom_spec(options)
+    if spec:
+        X_res, y_res, source, syn, sampler = custom_augment(X, y, spec, seed)
+        ids = np.where(source >= 0, df["sample_id"].to_numpy()[np.maximum(source, 0)], -1)
+        extra = custom_record(method, options, sampler, seed, y, y_res)
+        options = dict(spec.get("params") or {})
+    else:
+        X_res, y_res, ids, syn = augment_rows(X, y, df["sample_id"].to_numpy(), method, options, seed)
     log(f"{method}: {len(df)} rows {np.bincount(df['label'], minlength=2).tolist()} -> {len(y_res)} rows "
         f"{np.bincount(y_res, minlength=2).tolist()}, {int(syn.sum())} synthetic")
     emb.write_frame(out, frame(ids, y_res, X_res, syn),
                     dict(meta, split="train", method=method, method_options=options, method_seed=int(seed),
-                         n_original=int(len(df))))
+                         n_original=int(len(df)), **extra))
 
 
 def _predictions(path: str, test: pd.DataFrame, pred, score, **meta) -> None:
@@ -168,9 +236,9 @@ def nn_training_set(df: pd.DataFrame, X: np.ndarray, *, method: str, options: di
                     validation_fraction: float, seed: int) -> dict:
     """The NN's training and validation rows of one run's train split (``df`` / ``X`` as read by
     :func:`read_table`).  With ``select_on="validation"`` a stratified ``validation_fraction`` of the
-    split is held out first (:func:`validation_split`, seeded by the run's seed); ROS / SMOTE / ADASYN then
-    augment only the remaining rows (:func:`pipeline_lib.sampling.oversampling.augment_table`, the options and seed
-    of ``augment_tabular``), so no validation row, nor a copy or an interpolation of one, is trained on.
+    split is held out first (:func:`validation_split`, seeded by the run's seed); ROS / SMOTE / ADASYN and
+    your own samplers then augment only the remaining rows (:func:`augment_rows`, the options and seed of
+    ``augment_tabular``), so no validation row, nor a copy or an interpolation of one, is trained on.
     Base / CS / REMIX (which mixes per mini-batch) train on the remaining rows.  With ``"final"`` nothing
     is held out and the training set is exactly ``augment_tabular``'s file (or the split).
 
@@ -185,7 +253,7 @@ def nn_training_set(df: pd.DataFrame, X: np.ndarray, *, method: str, options: di
         raise ValueError(f"select_on {select_on!r} not allowed; allowed: validation, final")
     out = {"X": X[fit], "y": y[fit], "sample_id": ids[fit], "is_synthetic": np.zeros(len(fit), bool),
            "X_val": X[val], "y_val": y[val], "val_sample_id": ids[val]}
-    if method in NN_AUGMENTED:
+    if method in NN_AUGMENTED or custom_spec(options):
         X_res, y_res, ids, syn = augment_rows(out["X"], out["y"], out["sample_id"], method, options, seed)
         out.update(X=X_res, y=y_res, sample_id=ids, is_synthetic=syn)
     return out
@@ -194,11 +262,12 @@ def nn_training_set(df: pd.DataFrame, X: np.ndarray, *, method: str, options: di
 def train_nn_stage(train: str, test: str, out_model: str, out_predictions: str, out_history: str, *, method: str,
                    settings: dict, options: dict | None, remix_alpha: float, seed: int, log=print) -> None:
     """Train the MLP on one run's train split ``train`` with the method's data and loss: ROS / SMOTE /
-    ADASYN on their augmentation (``options``: the method's ``tabular.oversampling`` block), CS with a
-    class-weighted cross-entropy, REMIX with per-batch ReMix; the epoch is selected as
-    ``settings["select_on"]`` says, on the validation rows of :func:`nn_training_set` (never the test set).
-    The model file's metadata and the training log (``val_bac`` per epoch, ``selected``) record the
-    selected epoch and its validation BAC."""
+    ADASYN on their augmentation (``options``: the method's ``tabular.oversampling`` block), your own
+    samplers on theirs (``options``: the method's record, module docstring), CS with a class-weighted
+    cross-entropy, REMIX with per-batch ReMix; the epoch is selected as ``settings["select_on"]`` says, on
+    the validation rows of :func:`nn_training_set` (never the test set).  The model file's metadata and the
+    training log (``val_bac`` per epoch, ``selected``) record the selected epoch and its validation BAC; a
+    custom method's model file also its ``sampler_class``, ``sampler_package`` and ``sampler_version``."""
     import torch
 
     from ...core.mlp import save_mlp
@@ -219,8 +288,9 @@ def train_nn_stage(train: str, test: str, out_model: str, out_predictions: str, 
     record = dict(chosen, select_on=cfg.select_on, epochs=cfg.epochs,
                   validation_fraction=cfg.validation_fraction if cfg.select_on == "validation" else 0.0,
                   n_training_rows=int(len(data["y"])), n_validation_rows=int(len(data["y_val"])))
+    sampler = {f"sampler_{k}": options[k] for k in ("class", "package", "version")} if custom_spec(options) else {}
     save_mlp(out_model, model, method=method, dataset=test_meta["dataset"], run=test_meta["run"],
-             class_names=CLASS_NAMES, **record, validation_sample_id=data["val_sample_id"].tolist())
+             class_names=CLASS_NAMES, **record, validation_sample_id=data["val_sample_id"].tolist(), **sampler)
     with torch.no_grad():
         logits = model(torch.as_tensor(np.array(X_te, np.float32)))  # a copy: Parquet-backed arrays are read-only
     _predictions(out_predictions, te, logits.argmax(1).numpy(), (logits[:, 1] - logits[:, 0]).numpy(),
