@@ -24,7 +24,7 @@ Class top-K features (:func:`class_top_features`) [``FE_idx_density.py``, author
     K means (the script's stacked bars).  ``top_share`` = sum of the K means / sum of all 64 means (how
     concentrated the class is on its top-K; *ours*).  Overlap of a model with Base for class c =
     |top_c(model) ∩ top_c(Base)| / K (the per-class term of the sibling paper's Algorithm 1 overlap
-    Σ_c |∩| / (C K), :func:`pipeline_lib.measures.top_k_overlap`).  ``chance`` = K / d, the expected overlap
+    Σ_c |∩| / (C K), :func:`pipeline_lib.core.measures.top_k_overlap`).  ``chance`` = K / d, the expected overlap
     of two K-sets drawn at random from d features.  Caveat: the feature indices of two independently
     trained extractors (Base vs Balanced / ROS / REMIX) are not aligned by construction; their overlap
     means something only to the extent that their training shares its initialisation (the workflow seeds

@@ -37,7 +37,7 @@ Fig. 1: CE needed to predict an instance (:func:`ce_needed_multiclass`) [authors
     Sort CE descending (s_1 >= s_2 >= ...), N = sum of the negative CE.  The count is the smallest k in
     0..64 with  b + N + s_1 + ... + s_k >= z_q  (the runner-up's full logit), 64 if none; 0 when the bias
     and the negative CE alone reach it.  This is the script's greedy loop, via
-    :func:`pipeline_lib.measures.ce_needed`; like the script the partial sums run over the sorted CE, so
+    :func:`pipeline_lib.core.measures.ce_needed`; like the script the partial sums run over the sorted CE, so
     past the positive entries the negative ones would be counted twice (this only happens when the target
     is never reached, i.e. with ``bias="true"`` on a misclassified instance, and then k = 64 either way).
     ``bias="predicted"`` (default): b = b[p], so the count always stops at or before the last positive CE.
