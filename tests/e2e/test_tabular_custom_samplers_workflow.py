@@ -66,15 +66,15 @@ def test_every_tabular_target_plans_the_custom_method(tmp_path, imblearn_home):
     write_config(tmp_path, tab_config(imblearn_home, MINE))
     out = run_snakemake(tmp_path, "-n", "da_tabular", "magnitude_tabular").stdout
     stats = job_stats(out)
-    assert stats["augment_tabular"] == stats["train_tabular_nn"] == 1  # still one job per run
-    assert stats["fit_sklearn_model"] == 3  # svm, lg, svm_linear: each fits every method of the run
+    assert stats["split_augment_tabular"] == stats["train_tabular_nn"] == 1  # still one job per run
+    assert stats["fit_sklearn_models"] == stats["fit_linear_svm"] == 1  # svm + lg; svm_linear: every method
     for path in ("augmented/us_crime/run0/my_adasyn.parquet", "models/us_crime/run0/svm/my_adasyn/model.npz",
                  "models/us_crime/run0/svm_linear/my_adasyn/model.npz", "models/us_crime/run0/nn/my_adasyn/model.pt"):
         assert f"data/tabular/{path}" in out, path
 
 
 def test_a_version_change_reruns_what_it_produced(mine_run):
-    """The package version is in augment_tabular's and train_tabular_nn's params: with imbalanced-learn
+    """The package version is in split_augment_tabular's and train_tabular_nn's params: with imbalanced-learn
     reporting another version, a dry run plans them (and what reads them) again."""
     site = mine_run / "fakeversion"
     site.mkdir(exist_ok=True)
@@ -83,7 +83,8 @@ def test_a_version_change_reruns_what_it_produced(mine_run):
         "m.version = lambda d: '999.0' if d == 'imbalanced-learn' else _v(d)\n")
     path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
     planned = job_stats(run_snakemake(mine_run, "-n", "reports/da/table3.csv", env={"PYTHONPATH": path}).stdout)
-    assert planned["augment_tabular"] == planned["train_tabular_nn"] == 1 and planned["fit_sklearn_model"] == 2
+    assert planned["split_augment_tabular"] == planned["train_tabular_nn"] == planned["fit_sklearn_models"] == 1
+    assert "fit_linear_svm" not in planned  # table3 reads no svm_linear model
     assert "Nothing to be done" in run_snakemake(mine_run, "-n", "reports/da/table3.csv").stdout
 
 

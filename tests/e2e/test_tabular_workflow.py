@@ -94,9 +94,10 @@ def test_only_the_magnitude_analysis_trains_the_linear_svm(tab_run):
     assert (pd.read_csv(tab_run / "reports/magnitude/fig3.csv")["kernel"] == "linear").all()
     da = job_stats(run_snakemake(tab_run, "-n", "--forceall", "da_tabular").stdout)
     both = job_stats(run_snakemake(tab_run, "-n", "--forceall", "da_tabular", "magnitude_tabular").stdout)
-    assert da["fit_sklearn_model"] == 5 * 2 * 2  # svm (RBF) and lg, one job each fits all 6 methods of a run
-    assert both["fit_sklearn_model"] == 5 * 2 * 3  # + svm_linear
-    assert da["augment_tabular"] == da["train_tabular_nn"] == 5 * 2  # one job per run for all methods
+    assert da["fit_sklearn_models"] == both["fit_sklearn_models"] == 5 * 2  # svm (RBF) and lg, all 6 methods
+    assert "fit_linear_svm" not in da and both["fit_linear_svm"] == 5 * 2  # svm_linear, all 6 methods
+    # one job per run for all methods (and the NN's EOS / DSM with their embeddings)
+    assert da["split_augment_tabular"] == da["train_tabular_nn"] == da["train_tabular_latent_heads"] == 5 * 2
 
 
 def test_support_vector_analysis(tab_run):
@@ -131,8 +132,8 @@ def test_changing_nn_epochs_reruns_only_the_nn_and_what_reads_it(tab_run, imblea
         stats = job_stats(run_snakemake(tab_run, "-n", "da_tabular", "magnitude_tabular").stdout)
     finally:
         write_config(tab_run, tab_config(imblearn_home))
-    assert stats["train_tabular_nn"] == 5 * 2 and stats["retrain_tabular_head"] == 5 * 2 * 2
-    assert "fit_sklearn_model" not in stats and "augment_tabular" not in stats
+    assert stats["train_tabular_nn"] == stats["train_tabular_latent_heads"] == 5 * 2
+    assert not {"fit_sklearn_models", "fit_linear_svm", "split_augment_tabular"} & set(stats)
     assert "analyse_support_vectors" not in stats and "analyse_ce_counts" not in stats  # SVM / LG only
 
 

@@ -18,7 +18,7 @@ QUIET = {"log": lambda *_: None}
 
 
 def record(entry):
-    """The value of a custom method in augment_tabular's / train_tabular_nn's options (tabular.smk)."""
+    """The value of a custom method in split_augment_tabular's / train_tabular_nn's options (tabular.smk)."""
     from pipeline_lib.sampling.custom_samplers import describe
 
     d = describe(entry)

@@ -15,7 +15,7 @@ from pipeline_lib.sampling.custom_samplers import describe as describe_sampler, 
 from pipeline_lib.infra.config import ConfigError, load_schema, training_settings, validate
 from pipeline_lib.infra.config import check_plan, gpus_requested_per_rule
 from pipeline_lib.infra.integrity import set_rebuild_call
-from pipeline_lib.studies.tabular.runs import LATENT, SKLEARN_MODELS
+from pipeline_lib.studies.tabular.runs import LATENT
 from pipeline_lib.studies.tabular.runs import METHODS as TAB_PAPER_METHODS
 
 try:
@@ -158,9 +158,7 @@ wildcard_constraints:
     sampler=_alternatives(SAMPLER_RUNS),
     tabular=_alternatives(TAB_DATASETS),
     run=r"\d+",
-    model=_alternatives(SKLEARN_MODELS),
     method=_alternatives(TAB_METHODS),
-    latent=_alternatives(LATENT),
     gan=_alternatives(GAN_METHODS),
 
 

@@ -1,11 +1,15 @@
-# Tabular study (How Data Augmentation Works / Hidden Influence of Latent Feature Magnitude):
-# fetch_tabular -> split_tabular -> augment_tabular -> fit_sklearn_model (SVM, LG; svm_linear for the CE
-# analysis only); split_tabular -> train_tabular_nn (MLP: holds out its validation rows, then augments)
-# and, for the NN's latent-space EOS and DSM, the image pipeline's own phase-2/3 rules:
-# export_tabular_embeddings -> oversample_tabular_embeddings -> retrain_tabular_head; then evaluate_tabular_run.
-# Your own samplers (tabular.oversampling.custom, TAB_CUSTOM) are methods like SMOTE: augment_tabular writes
-# their training set, fit_sklearn_model and train_tabular_nn run them; their record (entry, class, package,
-# version) is their value in the rules' options, so an upgrade of the package reruns them.
+# Tabular study (How Data Augmentation Works / Hidden Influence of Latent Feature Magnitude), one job per
+# run (data set x split seed) and stage:
+# fetch_tabular -> split_augment_tabular (the split, then ROS / SMOTE / ADASYN / REMIX of its train rows)
+#   -> fit_sklearn_models (SVM, LG); fit_linear_svm (svm_linear) only for the CE analysis
+#   -> train_tabular_nn (MLP: holds out its validation rows, then augments)
+#      -> train_tabular_latent_heads (the NN's latent-space EOS and DSM: the Base MLP's embeddings, then the
+#         image pipeline's phase-2b / 3 stages on them)
+#   -> evaluate_tabular_run.
+# Your own samplers (tabular.oversampling.custom, TAB_CUSTOM) are methods like SMOTE: split_augment_tabular
+# writes their training set, fit_sklearn_models, fit_linear_svm and train_tabular_nn run them; their record
+# (entry, class, package, version) is their value in the rules' options, so an upgrade of the package reruns
+# them.
 
 from pipeline_lib.infra.config import check_tabular_files
 from pipeline_lib.studies.tabular.runs import AUGMENTED, LATENT_SAMPLER, NN_AUGMENTED
@@ -21,8 +25,8 @@ def tabular_source(wildcards):
 
 
 def tab_custom_record(entry):
-    """A custom method's value in augment_tabular's and train_tabular_nn's options: its entry, class, package
-    and version (pipeline_lib.studies.tabular.runs: custom_spec)."""
+    """A custom method's value in split_augment_tabular's and train_tabular_nn's options: its entry, class,
+    package and version (pipeline_lib.studies.tabular.runs: custom_spec)."""
     d = describe_sampler(entry)
     return {"spec": dict(entry), "class": d["class"], "package": d["package"], "version": d["version"]}
 
@@ -37,17 +41,17 @@ def tab_seed(wildcards):
 
 
 def tab_training_sets(wildcards):
-    """fit_sklearn_model's training sets ``train_<method>``: Base and CS train on the split, the others (your
-    own samplers too) on their augmented set.  (The NN always reads the split: it holds out its validation rows before augmenting,
-    pipeline_lib.studies.tabular.runs.nn_training_set.)"""
+    """fit_sklearn_models' and fit_linear_svm's training sets ``train_<method>``: Base and CS train on the
+    split, the others (your own samplers too) on their augmented set.  (The NN always reads the split: it
+    holds out its validation rows before augmenting, pipeline_lib.studies.tabular.runs.nn_training_set.)"""
     split, augmented = tab_dir("splits", wildcards.tabular, wildcards.run), tab_dir("augmented", wildcards.tabular, wildcards.run)
     return {f"train_{m}": f"{split}/train.parquet" if m in ("base", "cs") else f"{augmented}/{m}.parquet"
             for m in TAB_METHODS}
 
 
 def tab_nn_options():
-    """The augmentation options of each NN method (the ones augment_tabular uses; a custom method's record),
-    None for the others."""
+    """The augmentation options of each NN method (the ones split_augment_tabular uses; a custom method's
+    record), None for the others."""
     return {m: dict(TAB["oversampling"][m]) if m in NN_AUGMENTED else TAB_CUSTOM_RECORDS.get(m)
             for m in TAB_METHODS}
 
@@ -81,74 +85,89 @@ rule fetch_tabular:
         "../scripts/fetch_tabular.py"
 
 
-rule split_tabular:
+# Coarse jobs: one per run, all methods (and stages that follow each other) in one process.  A job's fixed
+# cost (a Python process, Snakemake's preamble, pandas / scikit-learn / torch imports: 3-5 s) is larger than
+# one method's fit (well under a second for SVM / LG), and a finer file cache buys nothing the user needs:
+# every method's output keeps its own file, and changing one method's options reruns the others of the run
+# (seconds).  Here the split and the augmented sets: a changed sampler option rewrites the run's split too,
+# so the run's NN (which reads the split) reruns with it.
+rule split_augment_tabular:
     input:
         "data/tabular/raw/{tabular}.parquet",
     output:
         train="data/tabular/splits/{tabular}/run{run}/train.parquet",
         test="data/tabular/splits/{tabular}/run{run}/test.parquet",
+        **{f"augmented_{m}": f"data/tabular/augmented/{{tabular}}/run{{run}}/{m}.parquet" for m in TAB_AUGMENTED},
     log:
-        "logs/split_tabular/{tabular}_run{run}.log",
+        "logs/split_augment_tabular/{tabular}_run{run}.log",
     benchmark:
-        "benchmarks/split_tabular/{tabular}_run{run}.tsv"
+        "benchmarks/split_augment_tabular/{tabular}_run{run}.tsv"
     params:
         test_size=TAB["test_size"],
-        code=code("split_tabular.py"),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    script:
-        "../scripts/split_tabular.py"
-
-
-# Coarse jobs: one per run (and model), all methods in one process.  A job's fixed cost (a Python process,
-# Snakemake's preamble, pandas / scikit-learn / torch imports: 3-5 s) is larger than one method's fit (well
-# under a second for SVM / LG), and a per-method file cache buys nothing the user needs: every method's output
-# keeps its own file, and changing one method's options reruns the others of the run (seconds).
-rule augment_tabular:
-    input:
-        "data/tabular/splits/{tabular}/run{run}/train.parquet",
-    output:
-        **{m: f"data/tabular/augmented/{{tabular}}/run{{run}}/{m}.parquet" for m in TAB_AUGMENTED},
-    log:
-        "logs/augment_tabular/{tabular}_run{run}.log",
-    benchmark:
-        "benchmarks/augment_tabular/{tabular}_run{run}.tsv"
-    params:
         options={**{m: dict(TAB["oversampling"][m]) for m in AUGMENTED}, **TAB_CUSTOM_RECORDS},
         seed=tab_seed,
-        code=code("augment_tabular.py"),
+        code=code("split_augment_tabular.py"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     script:
-        "../scripts/augment_tabular.py"
+        "../scripts/split_augment_tabular.py"
 
 
-rule fit_sklearn_model:
+def tab_sklearn_outputs(models):
+    """Named outputs ``<model>_<method>_{model,predictions}`` of the SVM / LG fits of one run."""
+    return {f"{model}_{m}_{f}": f"data/tabular/models/{{tabular}}/run{{run}}/{model}/{m}/{name}"
+            for model in models for m in TAB_METHODS
+            for f, name in (("model", "model.npz"), ("predictions", "test_predictions.parquet"))}
+
+
+rule fit_sklearn_models:
     input:
         unpack(tab_training_sets),
         test="data/tabular/splits/{tabular}/run{run}/test.parquet",
     output:
-        **{f"{m}_{f}": f"data/tabular/models/{{tabular}}/run{{run}}/{{model}}/{m}/{name}" for m in TAB_METHODS
-           for f, name in (("model", "model.npz"), ("predictions", "test_predictions.parquet"))},
+        **tab_sklearn_outputs(("svm", "lg")),
     log:
-        "logs/fit_sklearn_model/{tabular}_run{run}_{model}.log",
+        "logs/fit_sklearn_models/{tabular}_run{run}.log",
     benchmark:
-        "benchmarks/fit_sklearn_model/{tabular}_run{run}_{model}.tsv"
+        "benchmarks/fit_sklearn_models/{tabular}_run{run}.tsv"
     params:
-        settings=lambda wc: dict(TAB["svm" if wc.model == "svm_linear" else wc.model]),  # svm_linear: kernel forced
+        settings={"svm": dict(TAB["svm"]), "lg": dict(TAB["lg"])},
         methods=list(TAB_METHODS),
         seed=tab_seed,
-        code=code("fit_sklearn_model.py"),
+        code=code("fit_sklearn_models.py"),
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     script:
-        "../scripts/fit_sklearn_model.py"
+        "../scripts/fit_sklearn_models.py"
+
+
+# The CE analysis's SVM (the tabular.svm settings, kernel forced to linear): a job of its own, so that it is
+# fitted only when a magnitude target (data/tabular/analysis/ce_counts.csv) asks for its files.
+rule fit_linear_svm:
+    input:
+        unpack(tab_training_sets),
+        test="data/tabular/splits/{tabular}/run{run}/test.parquet",
+    output:
+        **tab_sklearn_outputs(("svm_linear",)),
+    log:
+        "logs/fit_linear_svm/{tabular}_run{run}.log",
+    benchmark:
+        "benchmarks/fit_linear_svm/{tabular}_run{run}.tsv"
+    params:
+        settings=dict(TAB["svm"]),
+        methods=list(TAB_METHODS),
+        seed=tab_seed,
+        code=code("fit_linear_svm.py"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/fit_linear_svm.py"
 
 
 rule train_tabular_nn:
@@ -177,7 +196,21 @@ rule train_tabular_nn:
         "../scripts/train_tabular_nn.py"
 
 
-rule export_tabular_embeddings:
+def tab_latent_outputs():
+    """Named outputs ``<latent>_{oversampled,head,predictions,history}`` of the NN's EOS and DSM of one run."""
+    run, out = "{tabular}/run{run}", {}
+    for latent in LATENT:
+        nn = f"data/tabular/models/{run}/nn/{latent}"
+        out.update({f"{latent}_oversampled": f"data/tabular/oversampled/{run}/{latent}.parquet",
+                    f"{latent}_head": f"{nn}/head.pt", f"{latent}_predictions": f"{nn}/test_predictions.parquet",
+                    f"{latent}_history": f"{nn}/training_log.csv"})
+    return out
+
+
+# The NN's EOS / DSM: phase 2a (the Base MLP's penultimate layer as embeddings), then per latent method the
+# image pipeline's phase 2b (pipeline_lib.sampling.oversampling.resample_file) and phase 3
+# (pipeline_lib.core.heads.retrain_stage), in one job per run.
+rule train_tabular_latent_heads:
     input:
         model="data/tabular/models/{tabular}/run{run}/nn/base/model.pt",
         train="data/tabular/splits/{tabular}/run{run}/train.parquet",
@@ -185,52 +218,23 @@ rule export_tabular_embeddings:
     output:
         train="data/tabular/embeddings/{tabular}/run{run}/train.parquet",
         test="data/tabular/embeddings/{tabular}/run{run}/test.parquet",
+        **tab_latent_outputs(),
     log:
-        "logs/export_tabular_embeddings/{tabular}_run{run}.log",
+        "logs/train_tabular_latent_heads/{tabular}_run{run}.log",
     benchmark:
-        "benchmarks/export_tabular_embeddings/{tabular}_run{run}.tsv"
+        "benchmarks/train_tabular_latent_heads/{tabular}_run{run}.tsv"
     params:
-        code=code("export_tabular_embeddings.py"),
+        samplers={latent: {"name": LATENT_SAMPLER[latent], "options": dict(TAB["latent"][latent])}
+                  for latent in LATENT},
+        training=dict(TAB["head_training"]),
+        seed=tab_seed,
+        code=code("train_tabular_latent_heads.py"),
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=4000,
+        runtime=30,
     script:
-        "../scripts/export_tabular_embeddings.py"
-
-
-# Phases 2b and 3 of the NN's EOS / DSM are the image pipeline's rules, on other files.
-use rule oversample_embeddings as oversample_tabular_embeddings with:
-    input:
-        "data/tabular/embeddings/{tabular}/run{run}/train.parquet",
-    output:
-        "data/tabular/oversampled/{tabular}/run{run}/{latent}.parquet",
-    log:
-        "logs/oversample_tabular_embeddings/{tabular}_run{run}_{latent}.log",
-    benchmark:
-        "benchmarks/oversample_tabular_embeddings/{tabular}_run{run}_{latent}.tsv"
-    params:
-        sampler=lambda wc: {"name": LATENT_SAMPLER[wc.latent], "options": dict(TAB["latent"][wc.latent]),
-                            "seed": tab_seed(wc)},
-        code=code("oversample_embeddings.py"),
-
-
-use rule retrain_head as retrain_tabular_head with:
-    input:
-        train="data/tabular/oversampled/{tabular}/run{run}/{latent}.parquet",
-        test="data/tabular/embeddings/{tabular}/run{run}/test.parquet",
-    output:
-        head="data/tabular/models/{tabular}/run{run}/nn/{latent}/head.pt",
-        predictions="data/tabular/models/{tabular}/run{run}/nn/{latent}/test_predictions.parquet",
-        history="data/tabular/models/{tabular}/run{run}/nn/{latent}/training_log.csv",
-    log:
-        "logs/retrain_tabular_head/{tabular}_run{run}_{latent}.log",
-    benchmark:
-        "benchmarks/retrain_tabular_head/{tabular}_run{run}_{latent}.tsv"
-    params:
-        hp=lambda wc: {"loss": "ce", "training": dict(TAB["head_training"]), "loss_options": {},
-                       "seed": tab_seed(wc)},
-        code=code("retrain_head.py"),
+        "../scripts/train_tabular_latent_heads.py"
 
 
 rule evaluate_tabular_run:

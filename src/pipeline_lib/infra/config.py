@@ -351,7 +351,8 @@ def check_custom_samplers(config: dict) -> None:
 
 
 # names Snakemake keeps for itself in a rule's named outputs (its Namedlist's methods); a tabular sampler's name
-# is the name of its output of augment_tabular
+# is part of the names of the tabular rules' inputs and outputs (augmented_<name>, <name>_model, ...), and was a
+# name of its own in earlier releases: these names stay refused
 SNAKEMAKE_NAMES = frozenset(n for n in dir(list) if not n.startswith("_")) | {"get", "items", "keys", "update"}
 
 

@@ -11,8 +11,9 @@ analyses of "The Hidden Influence of Latent Feature Magnitude").
                       stratified validation split carved out of the train split BEFORE augmentation
                       (``tabular.nn.select_on``) -> model.pt + training log + test predictions
     export_stage      the Base MLP's penultimate layer of train and test rows -> embedding Parquet files that
-                      the image pipeline's own oversample_embeddings / retrain_head stages turn into EOS and
-                      DSM (SMOTE in latent space)
+                      the image pipeline's own oversampling / head stages (``resample_file``,
+                      ``retrain_stage``; rule train_tabular_latent_heads) turn into EOS and DSM (SMOTE in
+                      latent space)
     evaluate_stage    BAC and macro-F1 of every model and method of one run
 
 Tables of rows (raw, split, augmented) are Parquet with columns ``sample_id`` (row of the data set as
@@ -21,10 +22,10 @@ SMOTE / ADASYN interpolation), ``label`` (1 = minority), ``is_synthetic`` and ``
 their metadata are in ``pandas.read_parquet(path).attrs``.
 
 Your own samplers (config ``tabular.oversampling.custom``, entries of
-:mod:`pipeline_lib.sampling.custom_samplers`) are methods like SMOTE and ADASYN: ``augment_tabular`` writes
-their augmented training set (SVM and LG train on it), the NN augments its training rows with them.  In the
-rules' ``options`` a custom method's value is its record ``{"spec": <config entry>, "class", "package",
-"version"}`` (:func:`custom_spec`), a built-in's its ``tabular.oversampling`` block.
+:mod:`pipeline_lib.sampling.custom_samplers`) are methods like SMOTE and ADASYN: ``split_augment_tabular``
+writes their augmented training set (SVM and LG train on it), the NN augments its training rows with them.
+In the rules' ``options`` a custom method's value is its record ``{"spec": <config entry>, "class",
+"package", "version"}`` (:func:`custom_spec`), a built-in's its ``tabular.oversampling`` block.
 """
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def custom_augment(X, y, spec: dict, seed: int):
 def augment_rows(X, y, sample_id, method: str, options: dict | None, seed: int):
     """``augment_table`` of rows that carry a ``sample_id``: ``(X_res, y_res, sample_id_res, is_synthetic)``,
     each output row with the id of the original it is, copies (ROS) or is dominated by (REMIX), -1 for an
-    interpolation.  Shared by ``augment_tabular`` and the NN's training set (:func:`nn_training_set`).  A
+    interpolation.  Shared by ``augment_stage`` and the NN's training set (:func:`nn_training_set`).  A
     custom method (``options`` its record) runs :func:`custom_augment`."""
     from ...sampling.oversampling import augment_table
 
@@ -238,9 +239,9 @@ def nn_training_set(df: pd.DataFrame, X: np.ndarray, *, method: str, options: di
     :func:`read_table`).  With ``select_on="validation"`` a stratified ``validation_fraction`` of the
     split is held out first (:func:`validation_split`, seeded by the run's seed); ROS / SMOTE / ADASYN and
     your own samplers then augment only the remaining rows (:func:`augment_rows`, the options and seed of
-    ``augment_tabular``), so no validation row, nor a copy or an interpolation of one, is trained on.
+    :func:`augment_stage`), so no validation row, nor a copy or an interpolation of one, is trained on.
     Base / CS / REMIX (which mixes per mini-batch) train on the remaining rows.  With ``"final"`` nothing
-    is held out and the training set is exactly ``augment_tabular``'s file (or the split).
+    is held out and the training set is exactly :func:`augment_stage`'s file (or the split).
 
     Returns ``X``, ``y``, ``sample_id`` (as in augmented files: -1 for an interpolation) and
     ``is_synthetic`` of the training rows, and ``X_val``, ``y_val``, ``val_sample_id``."""
