@@ -2,6 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,22 @@ def imblearn_home():
             pytest.fail(f"REQUIRE_SHARED_DATA=1 but {IMBLEARN_HOME}/zenodo does not exist")
         pytest.skip(f"imbalanced-learn data not found at {IMBLEARN_HOME}")
     return IMBLEARN_HOME
+
+
+@contextmanager
+def codehash_reading(monkeypatch, package_dir):
+    """``pipeline_lib.infra.codehash`` reading the package at ``package_dir`` (its source caches cleared on the
+    way in and out)."""
+    from pipeline_lib.infra import codehash
+
+    monkeypatch.setattr(codehash, "_package_dir", lambda: package_dir)
+    codehash._source.cache_clear()
+    codehash.direct_imports.cache_clear()
+    try:
+        yield
+    finally:
+        codehash._source.cache_clear()
+        codehash.direct_imports.cache_clear()
 
 
 def randomise_bn(net, seed=0):

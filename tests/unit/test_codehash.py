@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, codehash_reading
 from pipeline_lib.infra import codehash, namedfiles
 
 
@@ -97,12 +97,8 @@ def layered(tmp_path, monkeypatch):
     for rel, text in LAYERED.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    monkeypatch.setattr(codehash, "_package_dir", lambda: tmp_path)
-    codehash._source.cache_clear()
-    codehash.direct_imports.cache_clear()
-    yield tmp_path
-    codehash._source.cache_clear()
-    codehash.direct_imports.cache_clear()
+    with codehash_reading(monkeypatch, tmp_path):
+        yield tmp_path
 
 
 def test_relative_imports_resolve_to_module_files(layered):

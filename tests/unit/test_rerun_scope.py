@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, codehash_reading
 from pipeline_lib.infra import codehash
 
 RULES_DIR = REPO / "workflow" / "rules"
@@ -36,12 +36,8 @@ def package_copy(tmp_path, monkeypatch):
     """codehash pointed at a copy of the real package (edits there touch nothing else)."""
     copy = tmp_path / "pipeline_lib"
     shutil.copytree(REPO / "src" / "pipeline_lib", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(codehash, "_package_dir", lambda: copy)
-    codehash._source.cache_clear()
-    codehash.direct_imports.cache_clear()
-    yield copy
-    codehash._source.cache_clear()
-    codehash.direct_imports.cache_clear()
+    with codehash_reading(monkeypatch, copy):
+        yield copy
 
 
 def rerun_after(package, module: str) -> set[str]:
