@@ -27,12 +27,15 @@ META_KEY = b"pipeline_lib"
 BASE_COLUMNS = ("sample_id", "label", "pred", "is_synthetic")
 
 
-def extract(model, x, batch_size: int = 1024, with_logits: bool = False):
+def extract(model, x, batch_size: int | None = None, with_logits: bool = False):
     """(features float32 (N, d), predictions int64 (N,)) of a normalised image tensor, eval mode, in
-    batches of ``batch_size`` under ``torch.inference_mode`` (no autograd bookkeeping); ``with_logits``
+    batches of ``batch_size`` (default :data:`~pipeline_lib.core.devices.INFERENCE_BATCH`) under ``torch.inference_mode`` (no autograd bookkeeping); ``with_logits``
     adds the head's logits float32 (N, C) as a third array."""
     import torch  # here, so that reading / writing Parquet does not import torch
 
+    from .devices import INFERENCE_BATCH
+
+    batch_size = batch_size or INFERENCE_BATCH
     model.eval()
     feats, zs = [], []
     with torch.inference_mode():

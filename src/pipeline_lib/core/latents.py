@@ -16,7 +16,7 @@ Where (``data/latents/<network folder>/{train,test}.parquet``, the network's own
 
     Backbones and heads share ONE extraction: their features are those of the phase-1 backbone's embedding
     files (``data/embeddings/...``, written by export_embeddings), copied unchanged; only the logits are their
-    own head's.  Pixel, Balanced and GAN backbones are run once over the images (eval mode, batches of 1024,
+    own head's.  Pixel, Balanced and GAN backbones are run once over the images (eval mode, batches of 64,
     ``torch.inference_mode``; :func:`pipeline_lib.core.embeddings.extract`).  Their train split is the cut's
     imbalanced training images (real images only, as the backbones' embedding files), except Balanced's: its
     own balanced draw.
