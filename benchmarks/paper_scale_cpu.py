@@ -2,7 +2,13 @@
 command, and its numbers next to the paper's.
 
     .venv/bin/python benchmarks/paper_scale_cpu.py [--run-dir benchmarks/paper_scale_cpu] [--cuts 0]
-        [--precision auto] [--cores 2] [--runs own authors] [--results results/paper_scale_cpu] [--dry-run]
+        [--precision auto [bf16 ...]] [--epochs 200] [--cores 2] [--runs own authors]
+        [--results results/paper_scale_cpu] [--dry-run]
+
+The precision check (fp32 vs bf16 at reduced scale; results/precision_check):
+
+    .venv/bin/python benchmarks/paper_scale_cpu.py --runs own --epochs 30 --cuts 0 10 \
+        --precision fp32 bf16 --run-dir /tmp/psc30 --results results/precision_check
 
 What it does:
 1. (run ``own``) writes ``<run-dir>/config.yaml`` from ``benchmarks/paper_scale_cpu.yaml`` (configs/paper.yaml's CIFAR-10
@@ -44,10 +50,11 @@ METHODS = ("baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm")
 METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}
 
 
-def write_config(run_dir: Path, shared: Path, cuts: list[int], prec: str, authors: bool) -> Path:
+def write_config(run_dir: Path, shared: Path, cuts: list[int], prec: str, authors: bool, epochs: int) -> Path:
     cfg = yaml.safe_load(TEMPLATE.read_text())
     cfg["cuts"] = cuts
     cfg["backbone_training"]["precision"] = prec
+    cfg["backbone_training"]["epochs"] = epochs  # the schedule's milestones scale with it (core.training)
     ds = cfg["datasets"]["cifar10"]
     ds["path"] = str((shared / "data" / "cifar10").resolve())
     if authors:
@@ -66,10 +73,44 @@ def run(run_dir: Path, cores: int, dry: bool) -> None:
     subprocess.run(cmd, check=True)
 
 
-def metrics_of(run_dir: Path, cuts: list[int]) -> pd.DataFrame:
+def metrics_of(run_dir: Path, cuts: list[int]) -> pd.Series:
+    """BAC / GM / FM per (method, metric), the mean over ``cuts``."""
     files = [run_dir / f"data/metrics/cifar10/cut{c}/ce/metrics.csv" for c in cuts]
     m = pd.concat([pd.read_csv(f) for f in files if f.exists()], ignore_index=True)
     return m[m["metric"].isin(list(METRICS))].groupby(["method", "metric"])["value"].mean()
+
+
+def per_cut_bac(runs: dict, cuts: list[int]) -> str:
+    """Markdown: BAC of every method per run and cut, and per pair of runs the largest |difference| at the
+    same cut next to the largest cut-to-cut |difference| within one run (the noise a precision must stay in)."""
+    table = {}
+    for label, (d, _) in runs.items():
+        for c in cuts:
+            f = d / f"data/metrics/cifar10/cut{c}/ce/metrics.csv"
+            if f.exists():
+                m = pd.read_csv(f)
+                table[f"{label} cut {c}"] = m[m["metric"] == "bac"].groupby("method")["value"].mean()
+    if not table:
+        return ""
+    df = pd.DataFrame(table).reindex(list(METHODS)).dropna(how="all")
+    out = ["| method | " + " | ".join(df.columns) + " |", "|---|" + "---|" * len(df.columns)]
+    out += ["| " + meth + " | " + " | ".join("—" if pd.isna(v) else f"{v:.4f}" for v in row) + " |"
+            for meth, row in df.iterrows()]
+    labels = list(runs)
+    notes = []
+    for a in labels:
+        cols = [f"{a} cut {c}" for c in cuts if f"{a} cut {c}" in df]
+        if len(cols) > 1:
+            spread = (df[cols].max(axis=1) - df[cols].min(axis=1))
+            notes.append(f"- {a}: cut-to-cut BAC spread per method: max {spread.max():.4f}, mean {spread.mean():.4f}")
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            diffs = pd.concat([(df[f"{a} cut {c}"] - df[f"{b} cut {c}"]) for c in cuts
+                               if f"{a} cut {c}" in df and f"{b} cut {c}" in df], axis=1)
+            if diffs.size:
+                notes.append(f"- {a} - {b} at the same cut: max |difference| {diffs.abs().max().max():.4f}, "
+                             f"mean {diffs.stack().mean():+.4f} (over {diffs.notna().sum().sum()} method-cuts)")
+    return "\n".join(out) + "\n\n" + "\n".join(notes) + "\n"
 
 
 def training_time(run_dir: Path, cuts: list[int]) -> list[str]:
@@ -116,7 +157,9 @@ def main():
     ap.add_argument("--run-dir", type=Path, default=REPO / "benchmarks" / "paper_scale_cpu")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--cuts", type=int, nargs="+", default=[0])
-    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    ap.add_argument("--precision", nargs="+", default=["auto"], choices=("auto", "fp32", "bf16"),
+                    help="several: one own run per precision, in <run-dir>-<precision>")
+    ap.add_argument("--epochs", type=int, default=200, help="backbone epochs (the schedule scales with them)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--runs", nargs="+", choices=("own", "authors"), default=["own", "authors"],
                     help="own: the backbone trained here; authors: the authors' cut-0 base network imported")
@@ -125,29 +168,39 @@ def main():
     a = ap.parse_args()
     if not (a.shared / "data" / "cifar10" / "train").is_dir():
         ap.error(f"--shared {a.shared} not allowed; allowed: a folder holding data/cifar10/train (the PNG copy)")
-    runs = {}
+    if a.epochs < 1:
+        ap.error(f"--epochs {a.epochs} not allowed; allowed: an integer >= 1")
+    several = len(a.precision) > 1
+    runs = {}  # label -> (run folder, precision)
     if "own" in a.runs:
-        runs["own"] = a.run_dir
+        for prec in a.precision:
+            runs[f"own {prec}" if several else "own"] = (
+                a.run_dir.with_name(f"{a.run_dir.name}-{prec}") if several else a.run_dir, prec)
     if "authors" in a.runs:
-        runs["authors' network"] = a.run_dir.with_name(a.run_dir.name + "-authors")
-    for label, d in runs.items():
-        write_config(d, a.shared, a.cuts if label == "own" else [0], a.precision, label != "own")
+        runs["authors' network"] = (a.run_dir.with_name(a.run_dir.name + "-authors"), a.precision[0])
+    own = [label for label in runs if label.startswith("own")]
+    for label, (d, prec) in runs.items():
+        write_config(d, a.shared, a.cuts if label in own else [0], prec, label not in own, a.epochs)
         run(d, a.cores, a.dry_run)
     if a.dry_run:
         return
-    stats = {label: metrics_of(d, a.cuts if label == "own" else [0]) for label, d in runs.items()}
+    stats = {label: metrics_of(d, a.cuts if label in own else [0]) for label, (d, _) in runs.items()}
     text = ["# CIFAR-10-LT (exp 100:1), ResNet-32, cross-entropy: EOS paper Table II next to this project's runs",
-            "", (f"Cuts of the own run: {a.cuts} (mean where several). " if "own" in runs else "")
-            + f"Precision setting: {a.precision}. Machine: {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} CPUs. Command: benchmarks/paper_scale_cpu.py {' '.join(sys.argv[1:])}", "",
-            comparison(stats, a.cuts), "## Backbone training", ""]
-    text += [f"- {label}: {line}" for label, d in runs.items() for line in training_time(d, a.cuts)]
+            "", (f"Cuts of the own run: {a.cuts} (mean where several). " if own else "")
+            + f"Backbone epochs: {a.epochs}. Precision setting: {' '.join(a.precision)}. Machine: "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs. Command: "
+            f"benchmarks/paper_scale_cpu.py {' '.join(sys.argv[1:])}", "",
+            comparison(stats, a.cuts)]
+    if len(a.cuts) > 1 or several:
+        text += ["## BAC per cut", "", per_cut_bac({k: runs[k] for k in own}, a.cuts)]
+    text += ["## Backbone training", ""]
+    text += [f"- {label}: {line}" for label, (d, _) in runs.items() for line in training_time(d, a.cuts)]
     report = "\n".join(text) + "\n"
     print(report)
     a.results.mkdir(parents=True, exist_ok=True)
     (a.results / "comparison.md").write_text(report)
-    for label, d in runs.items():
-        dest = a.results / ("own" if label == "own" else "authors")
+    for label, (d, _) in runs.items():
+        dest = a.results / (label.replace(" ", "_") if label in own else "authors")
         for pattern in ("config.yaml", "reports/table2.*", "data/metrics/**/*.csv", "data/backbones/**/*.csv",
                         "logs/**/*.log", "benchmarks/**/*.tsv"):
             for f in d.glob(pattern):
