@@ -19,7 +19,10 @@ Layers, lowest first; each subpackage's docstring states what it may import, and
 __version__ = "0.1.0"
 
 # a Snakemake script job: its rule's threads in every thread pool, before numpy / torch / scikit-learn load
-# (pipeline_lib.runtime.threads; every workflow script imports pipeline_lib first)
+# (pipeline_lib.runtime.threads; every workflow script imports pipeline_lib first), and a heap that keeps
+# what a batch frees for the next batch (pipeline_lib.runtime.memory)
+from .runtime.memory import keep_freed_memory as _keep_freed_memory
 from .runtime.threads import pin_snakemake_job as _pin_snakemake_job
 
-_pin_snakemake_job()
+if _pin_snakemake_job() is not None:
+    _keep_freed_memory()

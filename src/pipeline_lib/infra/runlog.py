@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+from ..runtime import memory as _memory
 from ..runtime import threads as _threads
 from ..runtime.console import console, tag, to_console
 
@@ -19,7 +20,8 @@ def _one_line_cause(exc_type, exc, tb) -> None:
 
 
 def setup(log_path: str | None, threads: int = 1, job: str | None = None) -> logging.Logger:
-    """Send stdout/stderr to ``log_path`` (when given), pin thread counts; ``job`` tags console lines."""
+    """Send stdout/stderr to ``log_path`` (when given), pin thread counts, keep freed memory
+    (:mod:`pipeline_lib.runtime.memory`); ``job`` tags console lines."""
     if job:
         tag(job)
     if log_path:
@@ -29,11 +31,13 @@ def setup(log_path: str | None, threads: int = 1, job: str | None = None) -> log
         sys.excepthook = _one_line_cause
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     # every thread pool (torch, OpenMP, BLAS) at the rule's threads, torch only where the job uses it
-    # (importing it costs seconds per job); the job's log ends with the threads each pool ended up with
+    # (importing it costs seconds per job), and a heap that keeps what a batch frees; the job's log ends
+    # with the threads each pool ended up with and the heap's setting
     n = _threads.pin(threads)
+    _memory.keep_freed_memory()
     logger = logging.getLogger("pipeline_lib")
     if log_path:
-        atexit.register(lambda: logger.info(f"threads {n}: {_threads.settings()}"))
+        atexit.register(lambda: logger.info(f"threads {n}: {_threads.settings()}; heap: {_memory.settings()}"))
     return logger
 
 
