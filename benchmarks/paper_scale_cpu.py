@@ -2,13 +2,18 @@
 command, and its numbers next to the paper's.
 
     .venv/bin/python benchmarks/paper_scale_cpu.py [--run-dir benchmarks/paper_scale_cpu] [--cuts 0]
-        [--precision auto [bf16 ...]] [--epochs 200] [--cores 2] [--runs own authors]
+        [--precision auto [bf16 ...]] [--epochs 200] [--seed 0] [--cores 2] [--runs own authors]
         [--results results/paper_scale_cpu] [--dry-run]
 
 The precision check (fp32 vs bf16 at reduced scale; results/precision_check):
 
     .venv/bin/python benchmarks/paper_scale_cpu.py --runs own --epochs 30 --cuts 0 10 \
-        --precision fp32 bf16 --run-dir /tmp/psc30 --results results/precision_check
+        --precision fp32 bf16 --run-dir /tmp/psc30 --results results/precision_check/seed0
+    .venv/bin/python benchmarks/paper_scale_cpu.py --runs own --epochs 30 --cuts 0 --seed 1 \
+        --precision fp32 bf16 --run-dir /tmp/psc30s1 --results results/precision_check/seed1
+
+(``--seed`` seeds initialisation, batch order, augmentation, samplers and heads, not the cut's draw of
+images: two seeds at one cut measure the seed noise a precision must stay within.)
 
 What it does:
 1. (run ``own``) writes ``<run-dir>/config.yaml`` from ``benchmarks/paper_scale_cpu.yaml`` (configs/paper.yaml's CIFAR-10
@@ -50,9 +55,12 @@ METHODS = ("baseline", "smote", "bsmote", "balsvm", "eos", "crt", "tau_norm")
 METRICS = {"bac": "BAC", "gm_authors": "GM", "fm_authors": "FM"}
 
 
-def write_config(run_dir: Path, shared: Path, cuts: list[int], prec: str, authors: bool, epochs: int) -> Path:
+def write_config(run_dir: Path, shared: Path, cuts: list[int], prec: str, authors: bool, epochs: int,
+                 seed: int | None = None) -> Path:
     cfg = yaml.safe_load(TEMPLATE.read_text())
     cfg["cuts"] = cuts
+    if seed is not None:
+        cfg["seed"] = seed
     cfg["backbone_training"]["precision"] = prec
     cfg["backbone_training"]["epochs"] = epochs  # the schedule's milestones scale with it (core.training)
     ds = cfg["datasets"]["cifar10"]
@@ -160,6 +168,8 @@ def main():
     ap.add_argument("--precision", nargs="+", default=["auto"], choices=("auto", "fp32", "bf16"),
                     help="several: one own run per precision, in <run-dir>-<precision>")
     ap.add_argument("--epochs", type=int, default=200, help="backbone epochs (the schedule scales with them)")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="the config's seed (training, samplers, heads; not the cut's draw); default: the template's 0")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--runs", nargs="+", choices=("own", "authors"), default=["own", "authors"],
                     help="own: the backbone trained here; authors: the authors' cut-0 base network imported")
@@ -170,6 +180,8 @@ def main():
         ap.error(f"--shared {a.shared} not allowed; allowed: a folder holding data/cifar10/train (the PNG copy)")
     if a.epochs < 1:
         ap.error(f"--epochs {a.epochs} not allowed; allowed: an integer >= 1")
+    if a.seed is not None and a.seed < 0:
+        ap.error(f"--seed {a.seed} not allowed; allowed: an integer >= 0")
     several = len(a.precision) > 1
     runs = {}  # label -> (run folder, precision)
     if "own" in a.runs:
@@ -180,14 +192,14 @@ def main():
         runs["authors' network"] = (a.run_dir.with_name(a.run_dir.name + "-authors"), a.precision[0])
     own = [label for label in runs if label.startswith("own")]
     for label, (d, prec) in runs.items():
-        write_config(d, a.shared, a.cuts if label in own else [0], prec, label not in own, a.epochs)
+        write_config(d, a.shared, a.cuts if label in own else [0], prec, label not in own, a.epochs, a.seed)
         run(d, a.cores, a.dry_run)
     if a.dry_run:
         return
     stats = {label: metrics_of(d, a.cuts if label in own else [0]) for label, (d, _) in runs.items()}
     text = ["# CIFAR-10-LT (exp 100:1), ResNet-32, cross-entropy: EOS paper Table II next to this project's runs",
             "", (f"Cuts of the own run: {a.cuts} (mean where several). " if own else "")
-            + f"Backbone epochs: {a.epochs}. Precision setting: {' '.join(a.precision)}. Machine: "
+            + f"Backbone epochs: {a.epochs}. Seed: {0 if a.seed is None else a.seed}. Precision setting: {' '.join(a.precision)}. Machine: "
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs. Command: "
             f"benchmarks/paper_scale_cpu.py {' '.join(sys.argv[1:])}", "",
             comparison(stats, a.cuts)]
