@@ -58,7 +58,7 @@ def test_snakemake_job_keeps_freed_memory_and_same_bytes():
     assert job[1] == {"malloc": "glibc", "mmap_threshold_mib": 64, "trim_threshold_mib": 256}
     assert plain[1] == {"malloc": "default (not set)"}
     assert job[2] == plain[2]
-    assert job[0] < 1000 < plain[0], (job[0], plain[0])
+    assert 20 * job[0] < plain[0], (job[0], plain[0])  # measured: 27-1,024 against 100-215 k
 
 
 @pytest.mark.skipif(memory.glibc_version() is None, reason="mallopt is glibc's")

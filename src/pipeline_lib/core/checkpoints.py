@@ -424,6 +424,7 @@ def import_network_stage(path, images_npz: str, test_indices_csv: str, out_model
     import pandas as pd
 
     from .datasets import ImageArrays
+    from .embeddings import INFERENCE_BATCH
     from .losses import uses_normed_head
     from .models import load_backbone
     from .training import predict
@@ -441,7 +442,7 @@ def import_network_stage(path, images_npz: str, test_indices_csv: str, out_model
     if out_predictions:
         test = pd.read_csv(test_indices_csv)["sample_id"].to_numpy()
         model, _ = load_backbone(out_model)
-        pred = predict(model, to_tensor(data.test_x[test], mean, std, "cpu")).numpy()
+        pred = predict(model, to_tensor(data.test_x[test], mean, std, "cpu"), INFERENCE_BATCH).numpy()
         out = pd.DataFrame({"sample_id": test, "label": data.test_y[test], "pred": pred.astype(np.int64)})
         out.attrs = {"class_names": list(data.class_names), "loss": loss, "imported_from": str(path)}
         out.to_parquet(out_predictions, index=False)

@@ -22,12 +22,6 @@ import time
 import numpy as np
 
 JOBS_PER_GPU_ENV = "PIPELINE_JOBS_PER_GPU"
-# Images per forward pass when a network is only evaluated (latents, embeddings, predictions).  Not 1024:
-# a batch of 1024 CIFAR images has 64 MiB activations, above glibc's largest mmap threshold (32 MiB), so
-# every batch maps and unmaps fresh memory and the job spends ~40 % of its CPU in the kernel (page faults).
-# At 64 the allocator reuses its heap; eval-mode outputs are per image, and the features were measured
-# bitwise identical at 1024, 256, 128 and 64 (benchmarks/bench_extract_batch.py; docs/latents.md).
-INFERENCE_BATCH = 64
 _HELD: dict = {}  # (GPU index, slot) -> open lock file, kept for the life of the process
 
 

@@ -25,17 +25,22 @@ import pyarrow.parquet as pq
 
 META_KEY = b"pipeline_lib"
 BASE_COLUMNS = ("sample_id", "label", "pred", "is_synthetic")
+# Images per forward pass when a network is only evaluated (embeddings, latents, the import check's
+# predictions).  Not 1024: a batch of 1024 CIFAR images has 64 MiB activations, above glibc's largest mmap
+# threshold (32 MiB), so every batch maps and unmaps fresh memory and the job spends ~40 % of its CPU in the
+# kernel (page faults); 64 images' activations stay in the heap and in the caches.  Eval-mode outputs are per
+# image: the features were measured bitwise identical at 1024, 256, 128 and 64
+# (benchmarks/bench_extract_batch.py; docs/latents.md).  Training's own evaluations
+# (core.training.predict) keep their batch of 1024, so that the backbone trainings' code is unchanged.
+INFERENCE_BATCH = 64
 
 
-def extract(model, x, batch_size: int | None = None, with_logits: bool = False):
+def extract(model, x, batch_size: int = INFERENCE_BATCH, with_logits: bool = False):
     """(features float32 (N, d), predictions int64 (N,)) of a normalised image tensor, eval mode, in
-    batches of ``batch_size`` (default :data:`~pipeline_lib.core.devices.INFERENCE_BATCH`) under ``torch.inference_mode`` (no autograd bookkeeping); ``with_logits``
-    adds the head's logits float32 (N, C) as a third array."""
+    batches of ``batch_size`` (:data:`INFERENCE_BATCH`) under ``torch.inference_mode`` (no autograd
+    bookkeeping); ``with_logits`` adds the head's logits float32 (N, C) as a third array."""
     import torch  # here, so that reading / writing Parquet does not import torch
 
-    from .devices import INFERENCE_BATCH
-
-    batch_size = batch_size or INFERENCE_BATCH
     model.eval()
     feats, zs = [], []
     with torch.inference_mode():

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import torch
 
-from .devices import INFERENCE_BATCH, pick_device, to_tensor
+from .devices import pick_device, to_tensor
 from .losses import drw_weight_for_epoch, make_loss, parse_loss_name, uses_normed_head
 from .metrics import macro_f1
 from . import precision
@@ -287,8 +287,7 @@ def set_lr(opt, lr: float) -> None:
 
 
 @torch.inference_mode()
-def predict(model, x: torch.Tensor, batch_size: int = INFERENCE_BATCH) -> torch.Tensor:
-    """Predicted classes (argmax of the logits), eval mode, in batches of ``batch_size``."""
+def predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     model.eval()
     return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
