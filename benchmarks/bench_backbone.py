@@ -3,7 +3,7 @@ gather, crop+flip augmentation, loss, optimiser step, device-side sums) against 
 forward+backward+step on the same batches, measured the same way.
 
     .venv/bin/python benchmarks/bench_backbone.py [--arch resnet32] [--images 1280] [--repeats 5]
-                                                  [--device auto] [--threads N]
+                                                  [--device auto] [--threads N] [--malloc keep|default]
 
 Both figures come from pipeline_lib.core.training.step_throughput: the same images and batch sizes, the same
 step (on a GPU: eager, then also the CUDA-graph step), one untimed warm-up epoch, then the median of
@@ -20,6 +20,10 @@ Precision (``backbone_training.precision``, :mod:`pipeline_lib.core.precision`):
 printed first; the loop and the bare step are measured in fp32 and in bf16 (the product's bf16 is autocast
 with channels-last), and ``--layouts`` adds the bare step in all four variants (fp32 / bf16, each with and
 without channels-last), interleaved step by step so that other load on the machine hits each variant alike.
+
+Heap: by default the process runs with the heap setting of every Snakemake job
+(:mod:`pipeline_lib.runtime.memory`: freed memory kept for the next batch); ``--malloc default`` measures with
+glibc's own thresholds, for comparison.
 """
 import argparse
 import os
@@ -35,6 +39,7 @@ from pipeline_lib.core.models import build_model
 from pipeline_lib.infra.schema_defaults import train_config
 from pipeline_lib.core.devices import pick_device
 from pipeline_lib.core.training import step_throughput
+from pipeline_lib.runtime import memory
 
 TARGET = 0.90
 
@@ -51,16 +56,21 @@ def main():
                     help="precisions of the loop / bare-step measurement (default: fp32 bf16)")
     ap.add_argument("--layouts", action="store_true",
                     help="also the bare step in fp32 / bf16 x NCHW / channels-last, interleaved")
+    ap.add_argument("--malloc", choices=("keep", "default"), default="keep",
+                    help="keep: the job heap setting every Snakemake job runs with (default); default: glibc's")
     a = ap.parse_args()
     if a.images < a.batch:
         ap.error(f"--images {a.images} not allowed; allowed: >= --batch ({a.batch})")
     if a.threads:
         torch.set_num_threads(a.threads)
+    # the heap as in every Snakemake job (pipeline_lib.runtime.memory), unless --malloc default
+    heap = memory.keep_freed_memory() if a.malloc == "keep" else False
     dev = pick_device(a.device)
     cuda = dev.type == "cuda"
     print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"device {dev}{' (' + torch.cuda.get_device_name(dev) + ')' if cuda else ''}, "
-          f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
+          f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}, "
+          f"heap: {'the job setting (keeps freed memory)' if heap else memory.settings()['malloc']}")
     rng = np.random.RandomState(0)
     x = rng.randint(0, 256, (a.images, 32, 32, 3)).astype(np.uint8)
     y = rng.randint(0, 10, a.images).astype(np.int64)
