@@ -63,14 +63,14 @@ def main():
         ap.error(f"--images {a.images} not allowed; allowed: >= --batch ({a.batch})")
     if a.threads:
         torch.set_num_threads(a.threads)
-    # the heap as in every Snakemake job (pipeline_lib.runtime.memory), unless --malloc default
-    heap = memory.keep_freed_memory() if a.malloc == "keep" else False
+    if a.malloc == "keep":  # the heap as in every Snakemake job (pipeline_lib.runtime.memory)
+        memory.keep_freed_memory()
     dev = pick_device(a.device)
     cuda = dev.type == "cuda"
     print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"device {dev}{' (' + torch.cuda.get_device_name(dev) + ')' if cuda else ''}, "
           f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f}, "
-          f"heap: {'the job setting (keeps freed memory)' if heap else memory.settings()['malloc']}")
+          f"heap: {memory.settings()}")
     rng = np.random.RandomState(0)
     x = rng.randint(0, 256, (a.images, 32, 32, 3)).astype(np.uint8)
     y = rng.randint(0, 10, a.images).astype(np.int64)

@@ -168,8 +168,8 @@ def main():
     ap.add_argument("--precision", nargs="+", default=["auto"], choices=("auto", "fp32", "bf16"),
                     help="several: one own run per precision, in <run-dir>-<precision>")
     ap.add_argument("--epochs", type=int, default=200, help="backbone epochs (the schedule scales with them)")
-    ap.add_argument("--seed", type=int, default=None,
-                    help="the config's seed (training, samplers, heads; not the cut's draw); default: the template's 0")
+    ap.add_argument("--seed", type=int, default=yaml.safe_load(TEMPLATE.read_text())["seed"],
+                    help="the config's seed (training, samplers, heads; not the cut's draw); default: the template's")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--runs", nargs="+", choices=("own", "authors"), default=["own", "authors"],
                     help="own: the backbone trained here; authors: the authors' cut-0 base network imported")
@@ -180,7 +180,7 @@ def main():
         ap.error(f"--shared {a.shared} not allowed; allowed: a folder holding data/cifar10/train (the PNG copy)")
     if a.epochs < 1:
         ap.error(f"--epochs {a.epochs} not allowed; allowed: an integer >= 1")
-    if a.seed is not None and a.seed < 0:
+    if a.seed < 0:
         ap.error(f"--seed {a.seed} not allowed; allowed: an integer >= 0")
     several = len(a.precision) > 1
     runs = {}  # label -> (run folder, precision)
@@ -199,7 +199,7 @@ def main():
     stats = {label: metrics_of(d, a.cuts if label in own else [0]) for label, (d, _) in runs.items()}
     text = ["# CIFAR-10-LT (exp 100:1), ResNet-32, cross-entropy: EOS paper Table II next to this project's runs",
             "", (f"Cuts of the own run: {a.cuts} (mean where several). " if own else "")
-            + f"Backbone epochs: {a.epochs}. Seed: {0 if a.seed is None else a.seed}. Precision setting: {' '.join(a.precision)}. Machine: "
+            + f"Backbone epochs: {a.epochs}. Seed: {a.seed}. Precision setting: {' '.join(a.precision)}. Machine: "
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs. Command: "
             f"benchmarks/paper_scale_cpu.py {' '.join(sys.argv[1:])}", "",
             comparison(stats, a.cuts)]
